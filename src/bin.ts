@@ -1,0 +1,212 @@
+#!/usr/bin/env node
+// piv's one entry point: parses flags, loads only the verb it runs, prints, and turns every error into a documented exit code.
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { EXIT, PivError } from './errors.js';
+
+interface Global {
+  json?: boolean;
+  cwd?: string;
+}
+
+/** What the CLI prints for a verb: the text for people and the exit code. */
+interface Outcome {
+  text: string;
+  exitCode: number;
+  /** Envelope error for a gate that failed without an exception (verify, validate, baseline). */
+  failure?: { code: string; message: string };
+}
+
+const program = new Command('piv')
+  .description('A file-based task-graph state machine for AI coding agents: prime, discuss, plan, execute, pause, resume, validate.')
+  .version((JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version, '-V, --version')
+  .option('--json', 'print one JSON object ({ok, verb, result|error}) instead of text')
+  .option('-C, --cwd <dir>', 'run as if piv was started in <dir>')
+  .showHelpAfterError('(run piv --help for usage)')
+  .exitOverride();
+
+/** Runs one verb: computes, prints (JSON envelope or text) and sets the exit code. */
+async function run<R>(verb: string, cmd: Command, compute: (g: Global) => Promise<R>, present: (r: R) => Promise<Outcome> | Outcome): Promise<void> {
+  const g = cmd.optsWithGlobals<Global>();
+  try {
+    const result = await compute(g);
+    const outcome = await present(result);
+    if (g.json) process.stdout.write(JSON.stringify({ ok: outcome.exitCode === 0, verb, result, ...(outcome.failure ? { error: outcome.failure } : {}) }, null, 2) + '\n');
+    else if (outcome.text) process.stdout.write(outcome.text + '\n');
+    process.exitCode = outcome.exitCode;
+  } catch (error) {
+    const e = error instanceof PivError ? error : null;
+    if (g.json) {
+      const body = e ? e.toJSON() : { code: 'internal', message: String((error as Error)?.stack ?? error) };
+      process.stdout.write(JSON.stringify({ ok: false, verb, error: body }, null, 2) + '\n');
+    } else if (e) {
+      process.stderr.write(`piv ${verb}: ${e.message}\n${e.hint ? `  hint: ${e.hint}\n` : ''}`);
+      const problems = (e.details?.issues as { field: string; line?: number; message: string }[] | undefined) ?? [];
+      for (const p of problems.slice(1)) process.stderr.write(`  also: ${p.line ? `line ${p.line}, ` : ''}field "${p.field}": ${p.message}\n`);
+    } else {
+      process.stderr.write(`piv ${verb}: internal error (a bug in piv; please report it)\n${(error as Error)?.stack ?? String(error)}\n`);
+    }
+    process.exitCode = e ? e.exitCode : EXIT.internal;
+  }
+}
+
+const text = (t: string): Outcome => ({ text: t, exitCode: EXIT.ok });
+const render = () => import('./cli/render.js');
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+const int = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new PivError('usage', `${name} must be a whole number, got ${JSON.stringify(value)}`);
+  return n;
+};
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+program
+  .command('init')
+  .description('create .agents/ (config with detected test/lint/typecheck commands, schemas) in a git repository')
+  .action(async (_o, cmd: Command) =>
+    run('init', cmd, async (g) => (await import('./verbs/init.js')).init({ cwd: g.cwd }), async (r) => text((await render()).renderInit(r))),
+  );
+
+program
+  .command('discuss')
+  .description('open or reopen the feature session; record decisions and open questions')
+  .argument('<feature>', 'feature slug, e.g. user-authentication')
+  .option('--title <text>', 'a title for the feature')
+  .option('--request <text>', "the user's request, in their words")
+  .option('--decide <question=answer>', 'record a decision (repeatable)', collect)
+  .option('--question <text>', 'record an open question (repeatable)', collect)
+  .option('--rationale <text>', 'why (attached to the decisions of this call)')
+  .action(async (feature: string, o, cmd: Command) =>
+    run('discuss', cmd, async (g) => (await import('./verbs/discuss.js')).discuss({ cwd: g.cwd, feature, title: o.title, request: o.request, decide: o.decide, question: o.question, rationale: o.rationale }), async (r) =>
+      text((await render()).renderDiscuss(r)),
+    ),
+  );
+
+program
+  .command('plan')
+  .description('turn a plan (YAML/JSON file, or - for stdin) into task files; without a file, show the plan')
+  .argument('[file]', 'plan file, or - to read stdin')
+  .option('--force', 'plan even while questions are open')
+  .option('--dry-run', 'validate and show, write nothing')
+  .action(async (file: string | undefined, o, cmd: Command) =>
+    run('plan', cmd, async (g) => {
+      const textIn = file === '-' ? await readStdin() : undefined;
+      return (await import('./verbs/plan.js')).plan({ cwd: g.cwd, file: file === '-' ? '<stdin>' : file, text: textIn, force: o.force, dryRun: o.dryRun });
+    }, async (r) => text((await render()).renderPlan(r))),
+  );
+
+const doneAction = (verb: string) => async (id: string, o: { agent?: string; tokens?: number; verify?: boolean; all?: boolean }, cmd: Command) =>
+  run(verb, cmd, async (g) => (await import('./verbs/done.js')).done({ cwd: g.cwd, id, agent: o.agent, tokens: o.tokens, noVerify: o.verify === false, all: o.all }), async (r) => ({
+    text: (await render()).renderDone(r),
+    exitCode: r.passed ? EXIT.ok : EXIT.gate,
+    failure: r.passed ? undefined : { code: 'verify_failed', message: `${r.id}: verify failed (exit ${r.attempt.exit_code})` },
+  }));
+
+program
+  .command('execute')
+  .description('claim the next ready task (or show the one you hold) and print its brief; --complete ID finishes one')
+  .option('--agent <id>', 'agent id (default $PIV_AGENT or main)')
+  .option('--complete <id>', 'complete a task: run its verify, commit code + state in one commit')
+  .option('--tokens <n>', 'tokens the task used (with --complete)', int('--tokens'))
+  .option('--no-verify', 'complete without running verify (recorded)')
+  .option('--all', 'with --complete: commit every changed file, not only the task files')
+  .action(async (o, cmd: Command) => {
+    if (o.complete) return doneAction('execute')(o.complete, o, cmd);
+    return run('execute', cmd, async (g) => (await import('./verbs/execute.js')).execute({ cwd: g.cwd, agent: o.agent }), async (r) => text((await render()).renderExecute(r)));
+  });
+
+program
+  .command('done')
+  .description('complete a task you hold: run its verify; on pass, one commit with trailer Piv-Task (alias of execute --complete)')
+  .argument('<id>', 'task id, e.g. task-001')
+  .option('--agent <id>', 'agent id (default $PIV_AGENT or main)')
+  .option('--tokens <n>', 'tokens the task used', int('--tokens'))
+  .option('--no-verify', 'complete without running verify (recorded)')
+  .option('--all', 'commit every changed file, not only the task files')
+  .action(doneAction('done'));
+
+program
+  .command('pause')
+  .description('write a checkpoint into the session and a WIP commit of everything uncommitted')
+  .option('--note <text>', 'a note for whoever resumes')
+  .option('--no-commit', 'write the checkpoint only')
+  .action(async (o, cmd: Command) =>
+    run('pause', cmd, async (g) => (await import('./verbs/pause.js')).pause({ cwd: g.cwd, note: o.note, noCommit: o.commit === false }), async (r) => text((await render()).renderPause(r))),
+  );
+
+program
+  .command('resume')
+  .description('reload the feature in a fresh context: decisions, progress, next task; repair crash leftovers; run baseline tests')
+  .option('--agent <id>', 'agent id (default $PIV_AGENT or main)')
+  .option('--no-baseline', 'skip the baseline test run')
+  .action(async (o, cmd: Command) =>
+    run('resume', cmd, async (g) => (await import('./verbs/resume.js')).resume({ cwd: g.cwd, agent: o.agent, baseline: o.baseline }), async (r) => {
+      const failed = !r.baseline.skipped && !r.baseline.passed;
+      return { text: (await render()).renderResume(r), exitCode: failed ? EXIT.gate : EXIT.ok, failure: failed ? { code: 'baseline_failed', message: 'the baseline tests fail' } : undefined };
+    }),
+  );
+
+program
+  .command('validate')
+  .description('the gate: state, tasks, lint, typecheck, test, coverage (and task verify with --rerun-verify); exit 1 on failure')
+  .addOption(new Option('--stage <names>', 'run only these stages (comma-separated or repeated)').argParser(collect))
+  .option('--rerun-verify', "re-run every task's verify command")
+  .option('--junit <file>', 'write JUnit XML for CI')
+  .option('--no-report', 'do not write the report under .agents/reports/')
+  .action(async (o, cmd: Command) =>
+    run('validate', cmd, async (g) => (await import('./verbs/validate.js')).validate({ cwd: g.cwd, stages: o.stage, rerunVerify: o.rerunVerify, junit: o.junit, report: o.report }), async (r) => {
+      const R = await render();
+      if (process.env.GITHUB_ACTIONS === 'true') for (const line of R.githubAnnotations(r)) process.stdout.write(line + '\n');
+      return { text: R.renderValidate(r), exitCode: r.passed ? EXIT.ok : EXIT.gate, failure: r.passed ? undefined : { code: 'gate_failed', message: r.verdict } };
+    }),
+  );
+
+program
+  .command('status')
+  .description('progress bar, counts, ready set, waves, critical path, token budget')
+  .action(async (_o, cmd: Command) =>
+    run('status', cmd, async (g) => (await import('./verbs/status.js')).status({ cwd: g.cwd }), async (r) => text((await render()).renderStatus(r))),
+  );
+
+program
+  .command('graph')
+  .description('print the task graph as Mermaid or Graphviz DOT')
+  .addOption(new Option('--format <format>', 'output format').choices(['mermaid', 'dot']).default('mermaid'))
+  .action(async (o, cmd: Command) =>
+    run('graph', cmd, async (g) => (await import('./verbs/status.js')).graph({ cwd: g.cwd, format: o.format }), (r) => text(r.text.trimEnd())),
+  );
+
+for (const [op, description, needsReason] of [
+  ['release', 'give a claimed task back (pending); --force takes back another agent’s claim', false],
+  ['block', 'mark a task blocked by something outside the graph (--reason)', true],
+  ['unblock', 'lift a block', false],
+  ['retry', 'take a failed task back into progress', false],
+  ['reopen', 'reopen a completed task (--reason)', true],
+] as const) {
+  const c = program
+    .command(op)
+    .description(description)
+    .argument('<id>', 'task id')
+    .option('--agent <id>', 'agent id (default $PIV_AGENT or main)')
+    .option(needsReason ? '--reason <text>' : '--reason [text]', 'why');
+  if (op === 'release') c.option('--force', "release another agent's claim");
+  c.action(async (id: string, o, cmd: Command) =>
+    run(op, cmd, async (g) => (await import('./verbs/task-ops.js')).taskOp({ cwd: g.cwd, op, id, agent: o.agent, reason: o.reason, force: o.force }), async (r) => text((await render()).renderTaskOp(r))),
+  );
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? EXIT.ok : EXIT.usage;
+  } else if (error instanceof PivError) {
+    process.stderr.write(`piv: ${error.message}\n`);
+    process.exitCode = error.exitCode;
+  } else throw error;
+}

@@ -1,0 +1,203 @@
+// Text rendering for people: pure functions from a verb's result to lines; the JSON shapes are the results themselves.
+import pc from 'picocolors';
+import { markdownTable } from 'markdown-table';
+import type { DiscussResult } from '../verbs/discuss.js';
+import type { DoneResult } from '../verbs/done.js';
+import type { ExecuteResult, TaskBrief } from '../verbs/execute.js';
+import type { InitResult } from '../verbs/init.js';
+import type { PauseResult } from '../verbs/pause.js';
+import type { PlanResult } from '../verbs/plan.js';
+import type { ResumeResult } from '../verbs/resume.js';
+import type { StatusResult } from '../verbs/status.js';
+import type { TaskOpResult } from '../verbs/task-ops.js';
+import type { ValidateResult } from '../verbs/validate.js';
+import type { Stall } from '../core/scheduler.js';
+
+const ok = (s: string) => pc.green(`✓ ${s}`);
+const bad = (s: string) => pc.red(`✗ ${s}`);
+const head = (s: string) => pc.bold(s);
+const dim = (s: string) => pc.dim(s);
+
+/** 62000 → "62K", 1500 → "1.5K", 800 → "800". */
+export function kTokens(n: number): string {
+  if (n < 1000) return String(n);
+  const k = n / 1000;
+  return `${k >= 100 || Number.isInteger(k) ? Math.round(k) : k.toFixed(1)}K`;
+}
+
+/** A fixed-width bar: [██████░░░░] for a ratio 0–1. */
+export function bar(ratio: number, width = 24): string {
+  const filled = Math.max(0, Math.min(width, Math.round(ratio * width)));
+  return `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}]`;
+}
+
+const table = (rows: string[][]) => markdownTable(rows, { alignDelimiters: true });
+
+export function renderInit(r: InitResult): string {
+  const c = r.toolchain.commands;
+  return [
+    r.created ? ok(`initialized piv in ${r.root}`) : ok(`piv already initialized in ${r.root}; config.yaml left as it is`),
+    r.files.length ? dim(`wrote ${r.files.join(', ')}`) : '',
+    `ecosystems: ${r.toolchain.ecosystems.join(', ') || 'none detected'}`,
+    `commands: test=${c.test ?? '-'}  lint=${c.lint ?? '-'}  typecheck=${c.typecheck ?? '-'}  coverage=${c.coverage ?? '-'}`,
+    dim('Edit .agents/config.yaml to change them. Next: piv discuss <feature>'),
+  ]
+    .filter(Boolean)
+    .join('\n');
+}
+
+export function renderDiscuss(r: DiscussResult): string {
+  const lines = [head(`${r.opened ? 'Opened' : 'Session'}: ${r.feature}${r.title ? ` — ${r.title}` : ''}`)];
+  if (r.request) lines.push(`Request: "${r.request}"`);
+  if (r.decisions.length) lines.push('', table([['Question', 'Decision'], ...r.decisions.map((d) => [d.question, d.answer])]));
+  else lines.push('', dim('No decisions yet: record them with --decide "QUESTION=ANSWER".'));
+  if (r.open_questions.length) lines.push('', pc.yellow(`Open questions (${r.open_questions.length}):`), ...r.open_questions.map((q) => `  ? ${q}`));
+  lines.push('', dim('Saved to .agents/state/session.yaml. Next: piv plan <file>'));
+  return lines.join('\n');
+}
+
+export function renderPlan(r: PlanResult): string {
+  const rows = r.tasks.map((t) => [t.id, t.name, t.priority, t.blocked_by.join(', ') || '-', `${kTokens(t.estimated_tokens)}${t.estimated_by_piv ? '*' : ''}${t.oversized ? ' ⚠' : ''}`]);
+  const lines = [head(`Plan: ${r.feature}`), '', table([['ID', 'Name', 'Priority', 'Blocked By', 'Est. Tokens'], ...rows])];
+  lines.push('', `Total estimate: ${kTokens(r.total_tokens)} tokens (~${r.sessions} session${r.sessions === 1 ? '' : 's'} at ${kTokens(r.budget.budget)} × ${r.budget.critical_at} − ${kTokens(r.budget.session_overhead)} overhead)`);
+  if (r.tasks.some((t) => t.estimated_by_piv)) lines.push(dim('* estimated by piv from the task text and its files'));
+  lines.push(`Waves: ${r.waves.map((w, i) => `${i + 1}: ${w.join(', ')}`).join('  |  ')}`);
+  if (r.critical_path.ids.length) lines.push(`Critical path: ${r.critical_path.ids.join(' → ')} (${kTokens(r.critical_path.tokens)})`);
+  const changes = [
+    r.created.length ? `created ${r.created.join(', ')}` : '',
+    r.updated.length ? `updated ${r.updated.join(', ')}` : '',
+    r.dropped.length ? `dropped ${r.dropped.join(', ')}` : '',
+  ].filter(Boolean);
+  if (!r.written && (r.created.length || r.updated.length || r.dropped.length)) lines.push(pc.yellow(`dry run: would have ${changes.join('; ')}`));
+  else if (changes.length) lines.push(ok(changes.join('; ')));
+  for (const w of r.warnings) lines.push(pc.yellow(`⚠ ${w}`));
+  return lines.join('\n');
+}
+
+function renderBrief(t: TaskBrief, decisions: { question: string; answer: string }[]): string[] {
+  const lines = [head(`${t.id}: ${t.name}`) + dim(`  [${t.priority}${t.phase ? `, ${t.phase}` : ''}${t.estimated_tokens ? `, ~${kTokens(t.estimated_tokens)} tokens` : ''}]`)];
+  if (t.action) lines.push('', head('Action'), t.action.trimEnd());
+  if (t.files.length) lines.push('', head('Files'), ...t.files.map((f) => `  - ${f}`));
+  lines.push('', head('Verify'), `  ${t.verify ?? dim('(none: complete with --no-verify)')}`);
+  if (t.done) lines.push('', head('Done when'), t.done.trimEnd());
+  if (decisions.length) lines.push('', head('Decisions'), ...decisions.map((d) => `  - ${d.question} → ${d.answer}`));
+  lines.push('', `Unblocks: ${t.unblocks.join(', ') || 'nothing (a leaf task)'}`);
+  if (t.last_attempt && !t.last_attempt.passed) lines.push(pc.yellow(`Last verify failed (exit ${t.last_attempt.exit_code}, attempt ${t.attempts}):`), dim(t.last_attempt.output_tail));
+  return lines;
+}
+
+export function renderStall(stall: Stall): string[] {
+  if (stall.all_done) return [ok('All tasks are completed. Next: piv validate')];
+  const lines = ['No task is ready.'];
+  for (const t of stall.in_progress) lines.push(`  ${t.id} is in progress (${t.owner ?? 'no owner'})`);
+  for (const t of stall.blocked) lines.push(`  ${t.id} is blocked: ${t.reason ?? 'no reason given'}`);
+  for (const id of stall.failed) lines.push(`  ${id} failed: piv retry ${id}`);
+  for (const w of stall.waiting) lines.push(`  ${w.id} waits on ${w.waiting_on.join(', ')}`);
+  if (lines.length === 1) lines.push('  There are no tasks: run piv plan.');
+  return lines;
+}
+
+export function renderExecute(r: ExecuteResult): string {
+  if (!r.task) return [`${r.progress.done}/${r.progress.total} done.`, ...renderStall(r.stall!)].join('\n');
+  const verb = { claimed: 'Claimed', resumed: 'You already hold', taken_over: 'Took over (expired claim)', none_ready: '', all_done: '' }[r.outcome];
+  return [
+    dim(`${verb} for agent ${r.agent} · ${r.progress.done}/${r.progress.total} done${r.feature ? ` · ${r.feature}` : ''}`),
+    '',
+    ...renderBrief(r.task, r.decisions),
+    '',
+    dim(`When verify passes: piv done ${r.task.id}${r.agent === 'main' ? '' : ` --agent ${r.agent}`}`),
+  ].join('\n');
+}
+
+export function renderDone(r: DoneResult): string {
+  if (!r.passed) {
+    return [
+      bad(`${r.id}: verify failed (${r.attempt.timed_out ? 'timed out' : `exit ${r.attempt.exit_code}`}, ${r.attempt.duration_ms} ms) — nothing committed, task still ${r.status === 'failed' ? 'FAILED (max attempts reached)' : 'claimed'}`),
+      dim('--- output tail ---'),
+      r.attempt.output_tail || dim('(no output)'),
+      dim('---'),
+      r.status === 'failed' ? `Retry with: piv retry ${r.id}` : `Fix it, then run: piv done ${r.id}`,
+    ].join('\n');
+  }
+  const lines = [ok(`${r.id} completed${r.attempt.skipped ? ' (--no-verify)' : `: verify passed in ${r.attempt.duration_ms} ms`}`), `Commit ${r.commit!.slice(0, 7)} ${r.message}`, dim(`  ${r.committed_paths.join(', ')}`)];
+  if (r.left_uncommitted.length) lines.push(pc.yellow(`Left uncommitted (not in the task's files): ${r.left_uncommitted.join(', ')}`));
+  lines.push(dim('Next: piv execute'));
+  return lines.join('\n');
+}
+
+export function renderPause(r: PauseResult): string {
+  const c = r.checkpoint;
+  return [
+    ok(`Checkpoint for ${r.feature}`),
+    `- Tasks completed: ${c.done}/${c.total}`,
+    `- Tokens used: ${kTokens(c.tokens_used)}`,
+    c.in_progress.length ? `- In progress: ${c.in_progress.join(', ')}` : '',
+    `- Next task: ${c.next_task ?? '-'}`,
+    r.commit ? `- Commit: ${r.commit.slice(0, 7)} "wip: pause point for ${r.feature}"` : '- Commit: none (nothing uncommitted)',
+    dim('Resume in a fresh context with: piv resume'),
+  ]
+    .filter(Boolean)
+    .join('\n');
+}
+
+export function renderResume(r: ResumeResult): string {
+  const lines = [head(`Feature: ${r.feature}${r.title ? ` — ${r.title}` : ''}`)];
+  if (r.request) lines.push(`Request: "${r.request}"`);
+  lines.push(`Phase: ${r.phase} · ${r.progress.done}/${r.progress.total} tasks done (${r.progress.percent}%) · ${kTokens(r.tokens.feature_total)} tokens over ${r.tokens.sessions - 1} earlier session(s)`);
+  if (r.completed.length) lines.push(`Completed: ${r.completed.join(', ')}`);
+  if (r.decisions.length) lines.push('', head('Decisions'), ...r.decisions.map((d) => `  - ${d.question} → ${d.answer}`));
+  if (r.open_questions.length) lines.push(pc.yellow(`Open questions: ${r.open_questions.join('; ')}`));
+  const c = r.last_checkpoint;
+  if (c) lines.push('', `Last checkpoint ${c.at}: ${c.done}/${c.total} done, next ${c.next_task ?? '-'}${c.note ? ` — ${c.note}` : ''}`);
+  for (const repair of r.repairs) lines.push(pc.yellow(`Repaired: ${repair.message}`));
+  if (r.current) lines.push('', head(`In progress (yours): ${r.current.id} ${r.current.name}`), dim(`piv execute shows its brief; piv done ${r.current.id} when verify passes`));
+  else if (r.next) lines.push('', head(`Next: ${r.next.id} ${r.next.name}`), dim('Claim it with: piv execute'));
+  else if (r.stall) lines.push('', ...renderStall(r.stall));
+  const b = r.baseline;
+  lines.push('');
+  if (b.skipped) lines.push(dim(`Baseline tests: skipped (${b.reason})`));
+  else if (b.passed) lines.push(ok(`Baseline tests: passing (${b.command}, ${b.duration_ms} ms)`));
+  else lines.push(bad(`Baseline tests: FAILING (${b.command}, exit ${b.exit_code}) — fix before new work`), dim(b.output_tail));
+  return lines.join('\n');
+}
+
+export function renderStatus(r: StatusResult): string {
+  const p = r.progress;
+  const lines = [head(r.feature ? `${r.feature}${r.title ? ` — ${r.title}` : ''} (${r.phase}, ${r.session_status})` : 'No feature session')];
+  lines.push(`${bar(p.total ? p.done / p.total : 0)} ${p.done}/${p.total} done (${p.percent}%)`);
+  lines.push(Object.entries(p.counts).map(([k, v]) => `${k} ${v}`).join(' · '));
+  if (r.tasks.length) {
+    lines.push('', table([['ID', 'Name', 'Status', 'Priority', 'Blocked By', 'Est.', 'Actual'], ...r.tasks.map((t) => [t.id, t.name, t.status + (t.owner && t.status === 'in_progress' ? ` (${t.owner})` : ''), t.priority, t.blocked_by.join(', ') || '-', t.estimated_tokens === null ? '-' : kTokens(t.estimated_tokens), t.actual_tokens === null ? '-' : kTokens(t.actual_tokens)])]));
+  }
+  lines.push('', `Ready: ${r.ready.join(', ') || '-'}`);
+  for (const c of r.in_progress) lines.push(`In progress: ${c.id} (${c.owner ?? '-'})${c.expired ? pc.yellow(' lease expired') : ''}`);
+  if (r.waves.length) lines.push(`Waves: ${r.waves.map((w, i) => `${i + 1}: ${w.join(', ')}`).join('  |  ')}`);
+  if (r.critical_path.ids.length) lines.push(`Critical path (remaining): ${r.critical_path.ids.join(' → ')} (${kTokens(r.critical_path.tokens)})`);
+  const t = r.tokens;
+  const colour = t.level === 'critical' ? pc.red : t.level === 'warning' ? pc.yellow : pc.green;
+  lines.push('', `Context: ${colour(bar(t.session_used / t.budget))} ${kTokens(t.session_used)}/${kTokens(t.budget)} (${t.percent}%) this session · ${kTokens(t.feature_total)} for the feature`);
+  if (t.recommendation) lines.push(colour(`⚠ ${t.recommendation}`));
+  return lines.join('\n');
+}
+
+export function renderValidate(r: ValidateResult): string {
+  const icon = { passed: pc.green('✓'), failed: pc.red('✗'), skipped: pc.dim('–') };
+  const lines = [head(`piv validate${r.feature ? ` — ${r.feature}` : ''}`), '', table([['Stage', 'Status', 'Details'], ...r.stages.map((s) => [s.name, `${icon[s.status]} ${s.status}`, s.summary])])];
+  for (const s of r.stages.filter((x) => x.status === 'failed')) {
+    lines.push('', pc.red(`${s.name}:`), ...s.problems.map((p) => `  - ${p}`));
+    if (s.output_tail) lines.push(dim(s.output_tail));
+  }
+  lines.push('', `Verdict: ${r.passed ? pc.green('✓ PASSED') : pc.red(`✗ ${r.verdict}`)}`);
+  if (r.report) lines.push(dim(`Report: ${r.report.markdown}`));
+  if (r.junit) lines.push(dim(`JUnit: ${r.junit}`));
+  return lines.join('\n');
+}
+
+export function renderTaskOp(r: TaskOpResult): string {
+  return ok(`${r.id}: ${r.from} → ${r.to}${r.owner ? ` (owner ${r.owner})` : ''}`);
+}
+
+/** GitHub Actions annotations for failed stages (printed when GITHUB_ACTIONS is set). */
+export function githubAnnotations(r: ValidateResult): string[] {
+  return r.stages.filter((s) => s.status === 'failed').map((s) => `::error title=piv validate: ${s.name}::${[s.summary, ...s.problems].join(' | ').replace(/\r?\n/g, '%0A')}`);
+}

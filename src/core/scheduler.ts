@@ -1,0 +1,105 @@
+// Scheduler: derives the ready set, the next task, progress and session counts from the tasks alone; nothing here is stored.
+import type { Config, Priority, Task, TaskStatus } from '../store/schemas.js';
+import { downstreamWeight, topologicalOrder } from './graph.js';
+import { compareIdsPure } from './ids.js';
+
+export const PRIORITY_RANK: Record<Priority, number> = { critical: 0, high: 1, medium: 2, low: 3 };
+
+/** Tasks that can be claimed now: pending, with every blocked_by task completed. Sorted by scheduling order. */
+export function readySet(tasks: readonly Task[]): Task[] {
+  const status = new Map(tasks.map((t) => [t.id, t.status]));
+  const ready = tasks.filter((t) => t.status === 'pending' && t.blocked_by.every((d) => status.get(d) === 'completed'));
+  return sortForScheduling(ready, tasks);
+}
+
+/** Scheduling order (DESIGN §3): priority, then the heaviest path to the end of the graph (critical path first), then id. */
+export function sortForScheduling(candidates: readonly Task[], all: readonly Task[]): Task[] {
+  const down = downstreamWeight(all);
+  return [...candidates].sort(
+    (a, b) =>
+      PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority] ||
+      (down.get(b.id) ?? 0) - (down.get(a.id) ?? 0) ||
+      compareIdsPure(a.id, b.id),
+  );
+}
+
+/** The task an agent should claim next, or null when none is ready. */
+export function nextTask(tasks: readonly Task[]): Task | null {
+  return readySet(tasks)[0] ?? null;
+}
+
+/** A claim whose lease has ended (`now` in ms since epoch). */
+export function isLeaseExpired(task: Task, now: number): boolean {
+  return task.status === 'in_progress' && task.lease_expires_at !== null && Date.parse(task.lease_expires_at) <= now;
+}
+
+export interface Progress {
+  total: number;
+  done: number;
+  /** 0–100, rounded down. */
+  percent: number;
+  counts: Record<TaskStatus, number>;
+  estimated_tokens: number;
+  /** Sum of actual tokens recorded on tasks. */
+  actual_tokens: number;
+}
+
+/** Counts by status and totals (tokens) over all tasks. */
+export function progress(tasks: readonly Task[]): Progress {
+  const counts: Record<TaskStatus, number> = { pending: 0, in_progress: 0, completed: 0, blocked: 0, failed: 0 };
+  let estimated = 0;
+  let actual = 0;
+  for (const t of tasks) {
+    counts[t.status]++;
+    estimated += t.estimated_tokens ?? 0;
+    actual += t.actual_tokens ?? 0;
+  }
+  const done = counts.completed;
+  return { total: tasks.length, done, percent: tasks.length ? Math.floor((done * 100) / tasks.length) : 0, counts, estimated_tokens: estimated, actual_tokens: actual };
+}
+
+/** Why nothing is ready: each unfinished task and what it waits on. */
+export interface Stall {
+  all_done: boolean;
+  in_progress: { id: string; owner: string | null }[];
+  blocked: { id: string; reason: string | null }[];
+  failed: string[];
+  waiting: { id: string; waiting_on: string[] }[];
+}
+
+/** Explains an empty ready set: all done, or which tasks wait on which unfinished ones. */
+export function explainStall(tasks: readonly Task[]): Stall {
+  const status = new Map(tasks.map((t) => [t.id, t.status]));
+  return {
+    all_done: tasks.length > 0 && tasks.every((t) => t.status === 'completed'),
+    in_progress: tasks.filter((t) => t.status === 'in_progress').map((t) => ({ id: t.id, owner: t.owner })),
+    blocked: tasks.filter((t) => t.status === 'blocked').map((t) => ({ id: t.id, reason: t.blocker })),
+    failed: tasks.filter((t) => t.status === 'failed').map((t) => t.id),
+    waiting: tasks
+      .filter((t) => t.status === 'pending')
+      .map((t) => ({ id: t.id, waiting_on: t.blocked_by.filter((d) => status.get(d) !== 'completed') }))
+      .filter((w) => w.waiting_on.length > 0),
+  };
+}
+
+/**
+ * Context sessions a set of tasks needs: tasks packed in topological order into sessions of
+ * budget × critical_at − session_overhead tokens each (a task is never split; one larger than a session gets its own).
+ * Returns 0 for no tasks.
+ */
+export function sessionsNeeded(tasks: readonly Task[], tokens: Config['tokens']): number {
+  if (tasks.length === 0) return 0;
+  const capacity = Math.max(1, Math.floor(tokens.budget * tokens.critical_at) - tokens.session_overhead);
+  const byId = new Map(tasks.map((t) => [t.id, t]));
+  let sessions = 1;
+  let used = 0;
+  for (const id of topologicalOrder(tasks)) {
+    const cost = byId.get(id)?.estimated_tokens ?? 0;
+    if (used > 0 && used + cost > capacity) {
+      sessions++;
+      used = 0;
+    }
+    used += cost;
+  }
+  return sessions;
+}

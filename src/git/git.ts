@@ -1,0 +1,116 @@
+// Git adapter: thin wrappers over git (via simple-git); a task commit contains exactly the paths it is given, whatever else is staged.
+import { simpleGit, type SimpleGit } from 'simple-git';
+import { PivError } from '../errors.js';
+
+/** The trailer that ties a commit to a task (`Piv-Task: task-001`). */
+export const TASK_TRAILER = 'Piv-Task';
+
+function git(root: string): SimpleGit {
+  return simpleGit({ baseDir: root, trimmed: false });
+}
+
+async function run(root: string, args: string[]): Promise<string> {
+  try {
+    return await git(root).raw(args);
+  } catch (error) {
+    throw new PivError('git_failed', `git ${args[0]} failed: ${String((error as Error).message).trim().split('\n').slice(-3).join(' ')}`, {
+      hint: 'Fix the git problem shown (a hook, a missing identity: git config user.email), then run the command again.',
+      cause: error,
+    });
+  }
+}
+
+/** The commit HEAD points to, or null in a repository without commits. */
+export async function head(root: string): Promise<string | null> {
+  try {
+    return (await git(root).raw(['rev-parse', '--verify', '--quiet', 'HEAD'])).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+/** Current branch name, or null when detached or unborn. */
+export async function currentBranch(root: string): Promise<string | null> {
+  try {
+    const name = (await git(root).raw(['symbolic-ref', '--quiet', '--short', 'HEAD'])).trim();
+    return name || null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Paths (relative to root, POSIX) with uncommitted changes — modified, added, deleted, renamed or untracked, ignored files excluded —
+ * limited to `pathspecs` when given. Directories are expanded to their files.
+ */
+export async function changedPaths(root: string, pathspecs: string[] = []): Promise<string[]> {
+  const out = await run(root, ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--', ...pathspecs]);
+  const entries = out.split('\0').filter(Boolean);
+  const paths: string[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!;
+    const code = entry.slice(0, 2);
+    paths.push(entry.slice(3));
+    if (code.startsWith('R') || code.startsWith('C')) paths.push(entries[++i]!); // the rename's source
+  }
+  return [...new Set(paths)].sort();
+}
+
+/**
+ * Commits exactly `paths` (their working-tree state: additions, edits and deletions) with `message`,
+ * leaving every other change — staged or not — as it was. Returns the new commit's hash.
+ * Throws PivError `git_failed` (exit 1) when git refuses (a hook, no identity); nothing is committed then.
+ */
+export async function commitPaths(root: string, paths: string[], message: string): Promise<string> {
+  if (paths.length === 0) throw new PivError('internal', 'commitPaths called with no paths');
+  await run(root, ['add', '--all', '--', ...paths]);
+  await run(root, ['commit', '--quiet', '--only', '-m', message, '--', ...paths]);
+  return (await head(root))!;
+}
+
+/** A commit that carries a Piv-Task trailer. */
+export interface TaskCommit {
+  hash: string;
+  subject: string;
+  /** ISO time of the commit. */
+  date: string;
+}
+
+/**
+ * Every commit reachable from HEAD that carries a `Piv-Task:` trailer, by task id (newest first).
+ * This is how piv finds a task's commit: derived from history, never stored. Empty in a repository without commits.
+ */
+export async function taskCommits(root: string): Promise<Map<string, TaskCommit[]>> {
+  const map = new Map<string, TaskCommit[]>();
+  if (!(await head(root))) return map;
+  const out = await run(root, ['log', `--format=%H%x1f%s%x1f%cI%x1f%(trailers:key=${TASK_TRAILER},valueonly,separator=%x2c)%x1e`, 'HEAD']);
+  for (const record of out.split('\x1e')) {
+    const [hash, subject, date, trailers] = record.trim().split('\x1f');
+    if (!hash || !trailers) continue;
+    for (const id of trailers.split(',').map((s) => s.trim()).filter(Boolean)) {
+      const list = map.get(id) ?? [];
+      list.push({ hash, subject: subject ?? '', date: date ?? '' });
+      map.set(id, list);
+    }
+  }
+  return map;
+}
+
+/** The last `n` commits, newest first: short hash and subject. */
+export async function recentCommits(root: string, n: number): Promise<{ hash: string; subject: string }[]> {
+  if (!(await head(root))) return [];
+  const out = await run(root, ['log', `-n${n}`, '--format=%h%x1f%s']);
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [hash, subject] = line.split('\x1f');
+      return { hash: hash!, subject: subject ?? '' };
+    });
+}
+
+/** Builds a task commit message: `<type>(<scope>): <name>` + blank line + body + trailer. */
+export function taskCommitMessage(type: string, scope: string | null, name: string, id: string, body?: string): string {
+  const subject = `${type}${scope ? `(${scope})` : ''}: ${name}`;
+  return `${subject}\n\n${body ? `${body}\n\n` : ''}${TASK_TRAILER}: ${id}\n`;
+}

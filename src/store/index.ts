@@ -1,0 +1,174 @@
+// Store: the only code that reads or writes .agents/; every read is validated, every write is atomic (readers never see a partial file).
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import writeFileAtomic from 'write-file-atomic';
+import { PivError } from '../errors.js';
+import { layout, rel, type Layout } from './layout.js';
+import { parseYaml, renderYaml } from './yaml.js';
+import { ConfigSchema, SessionSchema, TaskSchema, type Config, type SchemaName, type Session, type Task } from './schemas.js';
+
+export { withStateLock } from './lock.js';
+export { findRepoRoot, layout, rel } from './layout.js';
+import { compareIdsPure as compareIds } from '../core/ids.js';
+
+/** Where piv's own JSON Schemas live (the package's schemas/ folder). */
+export const PACKAGE_SCHEMAS_DIR = fileURLToPath(new URL('../../schemas/', import.meta.url));
+
+const SCHEMA_REF: Record<'task' | 'session' | 'config', string> = {
+  task: '../schemas/task.schema.json',
+  session: '../schemas/session.schema.json',
+  config: 'schemas/config.schema.json',
+};
+
+async function readText(file: string): Promise<string | null> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+/** Throws PivError `not_initialized` (exit 2) unless `.agents/config.yaml` exists. */
+export function requireInitialized(root: string): Layout {
+  const paths = layout(root);
+  if (!existsSync(paths.config)) {
+    throw new PivError('not_initialized', `no piv state in ${root} (${rel(root, paths.config)} is missing)`, {
+      hint: 'Run `piv init` in the repository first.',
+    });
+  }
+  return paths;
+}
+
+/** Reads and validates `.agents/config.yaml` (defaults applied). Throws `not_initialized` or `invalid_file` (exit 2). */
+export async function readConfig(root: string): Promise<Config> {
+  const paths = requireInitialized(root);
+  const text = (await readText(paths.config)) ?? '';
+  return parseYaml(text, ConfigSchema, { file: rel(root, paths.config), kind: 'config file' });
+}
+
+/** Reads the feature session, or null when none was opened. Throws `invalid_file` (exit 2) when it does not validate. */
+export async function readSession(root: string): Promise<Session | null> {
+  const paths = layout(root);
+  const text = await readText(paths.session);
+  if (text === null) return null;
+  return parseYaml(text, SessionSchema, { file: rel(root, paths.session), kind: 'session file' });
+}
+
+/** Reads the feature session. Throws `no_session` (exit 2) when none was opened. */
+export async function requireSession(root: string): Promise<Session> {
+  const session = await readSession(root);
+  if (!session) {
+    throw new PivError('no_session', 'no feature session is open', {
+      hint: 'Open one with `piv discuss <feature>`.',
+    });
+  }
+  return session;
+}
+
+/** Ids of the task files present, sorted (from file names; nothing is parsed). */
+export async function listTaskIds(root: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(layout(root).tasksDir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  return names
+    .filter((n) => n.endsWith('.yaml'))
+    .map((n) => n.slice(0, -'.yaml'.length))
+    .sort(compareIds);
+}
+
+
+
+async function readTaskFile(root: string, id: string): Promise<Task> {
+  const file = layout(root).task(id);
+  const shown = rel(root, file);
+  const text = await readText(file);
+  if (text === null) throw new PivError('not_found', `task ${id} does not exist (${shown})`, { file: shown, hint: 'List tasks with `piv status`.' });
+  const task = parseYaml(text, TaskSchema, { file: shown, kind: 'task file' });
+  if (task.id !== id) {
+    throw new PivError('invalid_file', `${shown}: field "id": is ${task.id} but the file is named ${id}.yaml`, {
+      file: shown,
+      field: 'id',
+      hint: `Rename the file to ${task.id}.yaml or set id: ${id}.`,
+    });
+  }
+  return task;
+}
+
+/** Reads one task. Throws `not_found` or `invalid_file` (exit 2). */
+export async function readTask(root: string, id: string): Promise<Task> {
+  return readTaskFile(root, id);
+}
+
+/** Reads every task, sorted by id. Throws the first `invalid_file` error. */
+export async function readTasks(root: string): Promise<Task[]> {
+  const ids = await listTaskIds(root);
+  return Promise.all(ids.map((id) => readTaskFile(root, id)));
+}
+
+/** Reads every task, collecting errors instead of throwing (for `validate`). */
+export async function readTasksCollecting(root: string): Promise<{ tasks: Task[]; errors: PivError[] }> {
+  const ids = await listTaskIds(root);
+  const results = await Promise.allSettled(ids.map((id) => readTaskFile(root, id)));
+  const tasks: Task[] = [];
+  const errors: PivError[] = [];
+  for (const r of results) {
+    if (r.status === 'fulfilled') tasks.push(r.value);
+    else if (r.reason instanceof PivError) errors.push(r.reason);
+    else throw r.reason;
+  }
+  return { tasks, errors };
+}
+
+async function writeYamlFile(file: string, data: Record<string, unknown>, schemaRef: string): Promise<void> {
+  const previous = await readText(file);
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFileAtomic(file, renderYaml(data, schemaRef, previous ?? undefined));
+}
+
+/** Validates and writes a task file atomically, keeping comments on unchanged fields. Throws on an invalid task (a bug). */
+export async function writeTask(root: string, task: Task): Promise<void> {
+  const valid = TaskSchema.parse(task);
+  await writeYamlFile(layout(root).task(valid.id), valid, SCHEMA_REF.task);
+}
+
+/** Deletes a task file (re-planning dropped it). */
+export async function deleteTask(root: string, id: string): Promise<void> {
+  await rm(layout(root).task(id), { force: true });
+}
+
+/** Validates and writes the session file atomically. */
+export async function writeSession(root: string, session: Session): Promise<void> {
+  const valid = SessionSchema.parse(session);
+  await writeYamlFile(layout(root).session, valid, SCHEMA_REF.session);
+}
+
+/** Writes the config file (init only: piv never rewrites a config a person may have edited). */
+export async function writeConfigText(root: string, text: string): Promise<void> {
+  const paths = layout(root);
+  await mkdir(paths.agents, { recursive: true });
+  await writeFileAtomic(paths.config, `# yaml-language-server: $schema=${SCHEMA_REF.config}\n${text}`);
+}
+
+/** Copies piv's JSON Schemas into `.agents/schemas/` so editors validate the YAML files offline. */
+export async function installSchemas(root: string): Promise<string[]> {
+  const paths = layout(root);
+  await mkdir(paths.schemasDir, { recursive: true });
+  const names: SchemaName[] = ['task', 'session', 'config', 'plan'];
+  await Promise.all(names.map((n) => copyFile(path.join(PACKAGE_SCHEMAS_DIR, `${n}.schema.json`), path.join(paths.schemasDir, `${n}.schema.json`))));
+  return names.map((n) => rel(root, path.join(paths.schemasDir, `${n}.schema.json`)));
+}
+
+/** Writes any text file under `.agents/` atomically (reports, the prime brief, .gitignore). */
+export async function writeAgentsFile(root: string, relativePath: string, text: string): Promise<string> {
+  const file = path.join(layout(root).agents, relativePath);
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFileAtomic(file, text);
+  return file;
+}

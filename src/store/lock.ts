@@ -1,0 +1,37 @@
+// Lock: read-modify-write of piv state happens inside one cross-process lock, so two piv processes never lose each other's update.
+import lockfile from 'proper-lockfile';
+import { PivError } from '../errors.js';
+import { layout } from './layout.js';
+
+/** How long a waiter keeps retrying, in ms (about 30 s), and when a dead holder's lock counts as stale (ms). */
+const RETRIES = { retries: 150, factor: 1.15, minTimeout: 5, maxTimeout: 200 } as const;
+const STALE_MS = 15_000;
+
+/**
+ * Runs `fn` while holding the repository's state lock (`.agents/.lock`, a directory created atomically by mkdir,
+ * refreshed every 5 s; a crashed holder's lock is taken over after 15 s).
+ * Returns what `fn` returns. Throws PivError `lock_timeout` (exit 3) when the lock cannot be had in about 30 s.
+ */
+export async function withStateLock<T>(root: string, fn: () => Promise<T>): Promise<T> {
+  const paths = layout(root);
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(paths.agents, {
+      lockfilePath: paths.lock,
+      realpath: false,
+      stale: STALE_MS,
+      update: 5_000,
+      retries: RETRIES,
+    });
+  } catch (error) {
+    throw new PivError('lock_timeout', `another piv process holds ${paths.lock} and did not release it`, {
+      hint: 'Wait for the other piv command to finish; if none is running, the lock is released automatically after 15 s.',
+      cause: error,
+    });
+  }
+  try {
+    return await fn();
+  } finally {
+    await release().catch(() => undefined);
+  }
+}

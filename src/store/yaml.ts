@@ -1,0 +1,167 @@
+// YAML codec: parse errors and schema errors always name the file, the 1-based line and the field; writes keep the comments a person added.
+import { Document, isMap, isScalar, LineCounter, parseDocument, type Node } from 'yaml';
+import type { z } from 'zod';
+import { PivError } from '../errors.js';
+
+/** Where a value came from, for error messages. */
+export interface Source {
+  /** Path shown to the user (relative to the repository root where possible). */
+  file: string;
+  /** Kind of file, for the hint ("task file", "plan"…). */
+  kind: string;
+}
+
+/**
+ * Parses YAML (or JSON, which is YAML) text and validates it against `schema`.
+ * Returns the schema's output (defaults applied).
+ * Throws PivError `invalid_file` (exit 2) naming `source.file`, the line and the dotted field, with a hint;
+ * `details.issues` lists every schema problem, not only the first.
+ */
+export function parseYaml<S extends z.ZodType>(text: string, schema: S, source: Source, code: 'invalid_file' | 'invalid_plan' = 'invalid_file'): z.output<S> {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const syntax = doc.errors[0];
+  if (syntax) {
+    const line = syntax.linePos?.[0]?.line ?? (syntax.pos ? lines.linePos(syntax.pos[0]).line : undefined);
+    const what = syntax.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '') ?? 'invalid YAML';
+    throw new PivError(code, `${source.file}${line ? `:${line}` : ''}: YAML syntax error: ${what}`, {
+      file: source.file,
+      line,
+      hint: `Fix the YAML syntax of this ${source.kind} (indentation, quotes, a missing colon).`,
+    });
+  }
+  const data: unknown = doc.toJS() ?? {};
+  const result = schema.safeParse(data);
+  if (result.success) return result.data;
+
+  const issues = result.error.issues.map((issue) => describeIssue(issue, doc, lines, schema));
+  const first = issues[0]!;
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
+  throw new PivError(code, `${source.file}${first.line ? `:${first.line}` : ''}: field "${first.field || '(root)'}": ${first.message}${more}`, {
+    file: source.file,
+    line: first.line,
+    field: first.field,
+    hint: first.hint ?? `Correct the field in this ${source.kind}; its JSON Schema is in .agents/schemas/.`,
+    details: { issues },
+  });
+}
+
+interface IssueReport {
+  field: string;
+  line?: number;
+  message: string;
+  hint?: string;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, doc: Document, lines: LineCounter, schema: z.ZodType): IssueReport {
+  const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]!;
+    const field = [...path, key].join('.');
+    const known = knownKeys(schema, path);
+    const guess = known ? closest(key, known) : undefined;
+    return {
+      field,
+      line: lineOfKey(doc, path, key, lines),
+      message: `unknown field "${key}"`,
+      hint: guess
+        ? `Did you mean "${guess}"? Rename or remove "${key}".`
+        : `Remove "${key}"${known ? `; allowed here: ${known.join(', ')}` : ''}.`,
+    };
+  }
+  const field = path.join('.');
+  const message = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
+  return { field, line: lineOfPath(doc, path, lines), message };
+}
+
+/** 1-based line of the deepest existing node on `path`. */
+function lineOfPath(doc: Document, path: (string | number)[], lines: LineCounter): number | undefined {
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node = depth === 0 ? doc.contents : (doc.getIn(path.slice(0, depth), true) as Node | undefined);
+    if (node && (node as Node).range) return lines.linePos((node as Node).range![0]).line;
+  }
+  return undefined;
+}
+
+function lineOfKey(doc: Document, path: (string | number)[], key: string, lines: LineCounter): number | undefined {
+  const parent = path.length === 0 ? doc.contents : doc.getIn(path, true);
+  if (isMap(parent)) {
+    const pair = parent.items.find((item) => isScalar(item.key) && String(item.key.value) === key);
+    const range = pair && isScalar(pair.key) ? pair.key.range : undefined;
+    if (range) return lines.linePos(range[0]).line;
+  }
+  return lineOfPath(doc, path, lines);
+}
+
+/** Keys an object schema accepts at `path`, or undefined when the path does not lead to an object. */
+function knownKeys(schema: z.ZodType, path: (string | number)[]): string[] | undefined {
+  let current: any = schema;
+  const unwrap = () => {
+    while (current && ['default', 'optional', 'nullable', 'prefault', 'readonly'].includes(current.def?.type)) current = current.def.innerType;
+  };
+  unwrap();
+  for (const segment of path) {
+    if (current?.def?.type === 'object') current = current.def.shape[segment];
+    else if (current?.def?.type === 'array') current = current.def.element;
+    else return undefined;
+    unwrap();
+  }
+  return current?.def?.type === 'object' ? Object.keys(current.def.shape) : undefined;
+}
+
+function closest(word: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
+  for (const candidate of candidates) {
+    const d = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}
+
+const STRINGIFY = { lineWidth: 0, minContentWidth: 0 } as const;
+
+/**
+ * Renders `data` as YAML beginning with `# yaml-language-server: $schema=<schemaRef>`.
+ * When `previous` (the file's current text) is given, only changed top-level keys are replaced,
+ * so comments on the others survive. Key order follows `data`.
+ */
+export function renderYaml(data: Record<string, unknown>, schemaRef: string, previous?: string): string {
+  const header = ` yaml-language-server: $schema=${schemaRef}`;
+  let doc: Document | undefined;
+  if (previous !== undefined) {
+    const parsed = parseDocument(previous);
+    if (parsed.errors.length === 0 && isMap(parsed.contents)) doc = parsed;
+  }
+  if (!doc) {
+    doc = new Document(data);
+    doc.commentBefore = header;
+    return doc.toString(STRINGIFY);
+  }
+  const map = doc.contents as unknown as { items: { key: unknown }[] };
+  const before = (doc.toJS() ?? {}) as Record<string, unknown>;
+  for (const key of Object.keys(before)) if (!(key in data)) doc.delete(key);
+  for (const [key, value] of Object.entries(data)) {
+    if (key in before && JSON.stringify(before[key]) === JSON.stringify(value)) continue;
+    doc.set(key, doc.createNode(value));
+  }
+  // Keep the key order of `data` (stable diffs), moving pairs without losing their comments.
+  const order = new Map(Object.keys(data).map((k, i) => [k, i]));
+  map.items.sort((a, b) => (order.get(String((a.key as { value?: unknown }).value)) ?? 0) - (order.get(String((b.key as { value?: unknown }).value)) ?? 0));
+  if (!doc.commentBefore?.includes('yaml-language-server')) doc.commentBefore = doc.commentBefore ? `${header}\n${doc.commentBefore}` : header;
+  return doc.toString(STRINGIFY);
+}

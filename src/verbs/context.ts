@@ -1,0 +1,23 @@
+// Verb context: resolves the repository and the clock once per command, so every verb sees one consistent "now".
+import { findRepoRoot } from '../store/layout.js';
+
+/** Options every verb takes. */
+export interface BaseOptions {
+  /** Directory inside the repository (default: process.cwd()). */
+  cwd?: string;
+  /** The current time; tests pass a fixed or shifted clock. */
+  now?: Date;
+}
+
+/** The agent id used when none is given: $PIV_AGENT, else `main`. */
+export function defaultAgent(agent?: string): string {
+  const id = agent ?? process.env.PIV_AGENT ?? 'main';
+  return id.trim() || 'main';
+}
+
+/** Repository root and ISO time for a verb invocation. Throws `not_a_git_repo` (exit 2). */
+export function resolve(opts: BaseOptions): { root: string; now: string; nowMs: number } {
+  const root = findRepoRoot(opts.cwd ?? process.cwd());
+  const date = opts.now ?? new Date();
+  return { root, now: date.toISOString(), nowMs: date.getTime() };
+}

@@ -1,0 +1,112 @@
+// discuss: opens or reopens the feature session and records decisions; one session per repository, never silently replaced.
+import { PivError } from '../errors.js';
+import { readSession, requireInitialized, withStateLock, writeSession } from '../store/index.js';
+import { FEATURE_PATTERN, FORMAT_VERSION, type Decision, type Session } from '../store/schemas.js';
+import { resolve, type BaseOptions } from './context.js';
+
+export interface DiscussOptions extends BaseOptions {
+  feature: string;
+  title?: string;
+  request?: string;
+  /** "QUESTION=ANSWER" pairs; the first `=` splits. */
+  decide?: string[];
+  /** Open questions to record (answer them later with --decide). */
+  question?: string[];
+  /** Rationale attached to every decision of this call. */
+  rationale?: string;
+}
+
+export interface DiscussResult {
+  feature: string;
+  title: string;
+  request: string;
+  /** true when this call created the session. */
+  opened: boolean;
+  phase: Session['phase'];
+  decisions: { question: string; answer: string; rationale: string | null }[];
+  open_questions: string[];
+}
+
+/** Splits "QUESTION=ANSWER". Throws `usage` (exit 2) when there is no `=` or a side is empty. */
+export function parseDecision(text: string): { question: string; answer: string } {
+  const at = text.indexOf('=');
+  const question = at < 0 ? '' : text.slice(0, at).trim();
+  const answer = at < 0 ? '' : text.slice(at + 1).trim();
+  if (!question || !answer) {
+    throw new PivError('usage', `--decide expects "QUESTION=ANSWER", got ${JSON.stringify(text)}`, {
+      hint: 'Example: --decide "Auth method?=JWT with refresh tokens"',
+    });
+  }
+  return { question, answer };
+}
+
+const sameQuestion = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
+
+/**
+ * Opens the session for `feature` (or reopens it), records decisions and open questions.
+ * Throws `usage` for a bad slug or decision, `conflict` (exit 3) when another unfinished feature holds the session.
+ */
+export async function discuss(opts: DiscussOptions): Promise<DiscussResult> {
+  const { root, now } = resolve(opts);
+  requireInitialized(root);
+  if (!FEATURE_PATTERN.test(opts.feature)) {
+    throw new PivError('usage', `feature must be a slug like user-authentication, got ${JSON.stringify(opts.feature)}`, {
+      hint: 'Use lowercase letters, digits and dashes.',
+    });
+  }
+  const decisions = (opts.decide ?? []).map(parseDecision);
+  return withStateLock(root, async () => {
+    const existing = await readSession(root);
+    if (existing && existing.feature !== opts.feature && existing.status !== 'completed') {
+      throw new PivError('conflict', `the session is open for feature ${existing.feature} (phase ${existing.phase})`, {
+        hint: `Finish it (piv validate) or continue it with \`piv discuss ${existing.feature}\`.`,
+        details: { feature: existing.feature },
+      });
+    }
+    const opened = !existing || existing.feature !== opts.feature;
+    const session: Session = opened
+      ? {
+          version: FORMAT_VERSION,
+          feature: opts.feature,
+          title: opts.title ?? opts.feature.replace(/-/g, ' '),
+          request: opts.request ?? '',
+          phase: 'discuss',
+          status: 'active',
+          created_at: now,
+          updated_at: now,
+          decisions: [],
+          blockers: [],
+          tokens: { sessions: [{ started_at: now, used: 0, transcript: null }] },
+          checkpoints: [],
+        }
+      : { ...existing!, title: opts.title ?? existing!.title, request: opts.request ?? existing!.request, status: 'active', updated_at: now };
+
+    const list: Decision[] = [...session.decisions];
+    for (const q of opts.question ?? []) {
+      if (!q.trim()) continue;
+      if (!list.some((d) => sameQuestion(d.question, q))) list.push({ question: q.trim(), answer: null, rationale: null, at: now });
+    }
+    for (const d of decisions) {
+      const index = list.findIndex((x) => sameQuestion(x.question, d.question));
+      const entry: Decision = { question: d.question, answer: d.answer, rationale: opts.rationale ?? null, at: now };
+      if (index >= 0) list[index] = entry;
+      else list.push(entry);
+    }
+    session.decisions = list;
+    await writeSession(root, session);
+    return summarize(session, opened);
+  });
+}
+
+/** The discuss view of a session: answered decisions and the questions still open. */
+export function summarize(session: Session, opened = false): DiscussResult {
+  return {
+    feature: session.feature,
+    title: session.title,
+    request: session.request,
+    opened,
+    phase: session.phase,
+    decisions: session.decisions.filter((d) => d.answer !== null).map((d) => ({ question: d.question, answer: d.answer!, rationale: d.rationale })),
+    open_questions: session.decisions.filter((d) => d.answer === null).map((d) => d.question),
+  };
+}

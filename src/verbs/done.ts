@@ -1,0 +1,118 @@
+// done: verify, then one commit holding the task's changes and its YAML; a failing verify records the attempt and commits nothing.
+import { readFile } from 'node:fs/promises';
+import writeFileAtomic from 'write-file-atomic';
+import { complete, assertHeldBy, recordFailedAttempt } from '../core/transitions.js';
+import { PivError } from '../errors.js';
+import { runCommand } from '../exec/run.js';
+import { changedPaths, commitPaths, taskCommitMessage } from '../git/git.js';
+import { AGENTS_DIR, layout, rel } from '../store/layout.js';
+import { readConfig, readSession, readTask, withStateLock, writeSession, writeTask } from '../store/index.js';
+import type { Attempt, Session, Task } from '../store/schemas.js';
+import { defaultAgent, resolve, type BaseOptions } from './context.js';
+
+export interface DoneOptions extends BaseOptions {
+  id: string;
+  agent?: string;
+  /** Tokens this task used (added to the task and to the current usage session). */
+  tokens?: number;
+  /** Complete without running verify (recorded as a skipped attempt). Required for a task without verify. */
+  noVerify?: boolean;
+  /** Commit every changed file, not only the task's declared files. */
+  all?: boolean;
+}
+
+export interface DoneResult {
+  id: string;
+  agent: string;
+  passed: boolean;
+  /** The task's status afterwards: completed, in_progress (verify failed) or failed (max_attempts reached). */
+  status: Task['status'];
+  attempt: Attempt;
+  /** The task commit's hash, or null when nothing was committed. */
+  commit: string | null;
+  message: string | null;
+  committed_paths: string[];
+  /** Changed files the commit did not take (outside the task's declared files). */
+  left_uncommitted: string[];
+}
+
+/**
+ * Completes task `id` held by `agent`: runs its verify (timeout and tail from config), then, on success, marks it completed and
+ * commits the task's changed files, its YAML and changed piv state in ONE commit `<type>(<phase>): <name>` with trailer `Piv-Task: <id>`.
+ * On verify failure: the attempt is recorded, the task stays claimed (or becomes failed at max_attempts), nothing is committed.
+ * Throws `invalid_transition` (exit 2) / `conflict` (exit 3) when the agent does not hold the task, `usage` (exit 2) for a task
+ * without verify and no --no-verify, `git_failed` (exit 1) when git refuses the commit (the task file is restored first).
+ */
+export async function done(opts: DoneOptions): Promise<DoneResult> {
+  const { root, now } = resolve(opts);
+  const agent = defaultAgent(opts.agent);
+  const config = await readConfig(root);
+  const before = await readTask(root, opts.id);
+  assertHeldBy(before, agent);
+  if (before.verify === null && !opts.noVerify) {
+    throw new PivError('usage', `${before.id} has no verify command`, {
+      hint: `Add a verify command to the plan, or complete it without one: piv done ${before.id} --no-verify (recorded as such).`,
+    });
+  }
+  if (opts.tokens !== undefined && (!Number.isInteger(opts.tokens) || opts.tokens < 0)) {
+    throw new PivError('usage', `--tokens must be a whole number of tokens, got ${opts.tokens}`);
+  }
+
+  let attempt: Attempt;
+  if (opts.noVerify) {
+    attempt = { at: now, agent, exit_code: null, passed: true, skipped: true, duration_ms: 0, timed_out: false, output_tail: 'completed with --no-verify: verify was not run' };
+  } else {
+    const run = await runCommand(before.verify!, {
+      cwd: root,
+      timeoutMs: config.verify.timeout_ms,
+      tailLines: config.verify.tail_lines,
+      env: { PIV_TASK: before.id, PIV_AGENT: agent },
+    });
+    attempt = { at: now, agent, exit_code: run.exit_code, passed: run.passed, skipped: false, duration_ms: run.duration_ms, timed_out: run.timed_out, output_tail: run.output_tail };
+  }
+
+  return withStateLock(root, async () => {
+    const task = await readTask(root, opts.id);
+    assertHeldBy(task, agent); // the claim may have been taken back while verify ran
+    if (!attempt.passed) {
+      const updated = recordFailedAttempt(task, agent, attempt, config.verify.max_attempts);
+      await writeTask(root, updated);
+      return { id: task.id, agent, passed: false, status: updated.status, attempt, commit: null, message: null, committed_paths: [], left_uncommitted: [] };
+    }
+
+    const paths = layout(root);
+    const taskFile = paths.task(task.id);
+    const previousTask = await readFile(taskFile, 'utf8');
+    const session = await readSession(root);
+    const previousSession = session ? await readFile(paths.session, 'utf8') : null;
+    const completed = complete(task, agent, attempt, now, opts.tokens);
+    await writeTask(root, completed);
+    if (session && opts.tokens) await writeSession(root, addUsage(session, opts.tokens, now));
+
+    const taskRel = rel(root, taskFile);
+    const changed = await changedPaths(root);
+    const declared = task.files.length && !opts.all ? new Set(await changedPaths(root, task.files)) : null;
+    const otherTask = (p: string) => p.startsWith(`${AGENTS_DIR}/tasks/`) && p !== taskRel;
+    const include = changed.filter((p) => p === taskRel || (!otherTask(p) && (p.startsWith(`${AGENTS_DIR}/`) || declared === null || declared.has(p))));
+    const body = attempt.skipped ? 'Completed with --no-verify.' : `Verified: ${task.verify} (exit 0, ${attempt.duration_ms} ms)`;
+    const message = taskCommitMessage(task.commit_type, task.phase, task.name, task.id, body);
+    let commit: string;
+    try {
+      commit = await commitPaths(root, include, message);
+    } catch (error) {
+      await writeFileAtomic(taskFile, previousTask);
+      if (previousSession !== null) await writeFileAtomic(paths.session, previousSession);
+      throw error;
+    }
+    const left = changed.filter((p) => !include.includes(p) && !otherTask(p));
+    return { id: task.id, agent, passed: true, status: completed.status, attempt, commit, message: message.split('\n')[0]!, committed_paths: include, left_uncommitted: left };
+  });
+}
+
+/** Adds `tokens` to the current usage session (starting one if none). */
+export function addUsage(session: Session, tokens: number, now: string): Session {
+  const sessions = session.tokens.sessions.length ? [...session.tokens.sessions] : [{ started_at: now, used: 0, transcript: null }];
+  const last = sessions[sessions.length - 1]!;
+  sessions[sessions.length - 1] = { ...last, used: last.used + tokens };
+  return { ...session, updated_at: now, tokens: { ...session.tokens, sessions } };
+}

@@ -1,0 +1,119 @@
+// execute: claims the next ready task under the state lock, so one task is never given to two agents.
+import { dependentsOf } from '../core/graph.js';
+import { explainStall, isLeaseExpired, nextTask, progress, type Stall } from '../core/scheduler.js';
+import { claim, release, renewLease } from '../core/transitions.js';
+import { readConfig, readSession, readTasks, requireInitialized, withStateLock, writeSession, writeTask } from '../store/index.js';
+import type { Session, Task } from '../store/schemas.js';
+import { defaultAgent, resolve, type BaseOptions } from './context.js';
+
+export interface ExecuteOptions extends BaseOptions {
+  agent?: string;
+}
+
+/** Everything an agent needs to do one task in a fresh context. */
+export interface TaskBrief {
+  id: string;
+  name: string;
+  priority: Task['priority'];
+  phase: string | null;
+  status: Task['status'];
+  owner: string | null;
+  lease_expires_at: string | null;
+  action: string;
+  files: string[];
+  verify: string | null;
+  done: string;
+  blocked_by: string[];
+  /** Tasks that wait on this one (derived). */
+  unblocks: string[];
+  estimated_tokens: number | null;
+  attempts: number;
+  last_attempt: { at: string; exit_code: number | null; passed: boolean; output_tail: string } | null;
+  notes: string[];
+}
+
+export interface ExecuteResult {
+  agent: string;
+  /** claimed: a new claim; resumed: the agent already held it; taken_over: an expired claim taken back; none_ready / all_done: no task. */
+  outcome: 'claimed' | 'resumed' | 'taken_over' | 'none_ready' | 'all_done';
+  task: TaskBrief | null;
+  feature: string | null;
+  decisions: { question: string; answer: string }[];
+  progress: { done: number; total: number };
+  /** Why nothing is ready (outcome none_ready / all_done). */
+  stall: Stall | null;
+}
+
+/** The brief of a task (what to do, how it is verified, what it unblocks). */
+export function brief(task: Task, all: readonly Task[]): TaskBrief {
+  const last = task.attempts.at(-1);
+  return {
+    id: task.id,
+    name: task.name,
+    priority: task.priority,
+    phase: task.phase,
+    status: task.status,
+    owner: task.owner,
+    lease_expires_at: task.lease_expires_at,
+    action: task.action,
+    files: task.files,
+    verify: task.verify,
+    done: task.done,
+    blocked_by: task.blocked_by,
+    unblocks: dependentsOf(all, task.id),
+    estimated_tokens: task.estimated_tokens,
+    attempts: task.attempts.length,
+    last_attempt: last ? { at: last.at, exit_code: last.exit_code, passed: last.passed, output_tail: last.output_tail } : null,
+    notes: task.notes.map((n) => `${n.at} ${n.text}`),
+  };
+}
+
+/** Answered decisions of the session, for briefs. */
+export function decisionsOf(session: Session | null): { question: string; answer: string }[] {
+  return (session?.decisions ?? []).filter((d) => d.answer !== null).map((d) => ({ question: d.question, answer: d.answer! }));
+}
+
+/**
+ * Gives `agent` its task: the one it already holds (lease renewed), else the next ready task
+ * (priority, then critical path, then id), else an expired claim of another agent. Returns the brief, or why nothing is ready.
+ * Throws `not_initialized` / `invalid_file` (exit 2); `lock_timeout` (exit 3).
+ */
+export async function execute(opts: ExecuteOptions = {}): Promise<ExecuteResult> {
+  const { root, now, nowMs } = resolve(opts);
+  const agent = defaultAgent(opts.agent);
+  requireInitialized(root);
+  const config = await readConfig(root);
+  const leaseMs = config.claims.lease_minutes * 60_000;
+  return withStateLock(root, async () => {
+    const tasks = await readTasks(root);
+    const session = await readSession(root);
+    const finish = async (outcome: ExecuteResult['outcome'], task: Task | null): Promise<ExecuteResult> => {
+      if (task) {
+        const index = tasks.findIndex((t) => t.id === task.id);
+        tasks[index] = task;
+        await writeTask(root, task);
+        if (session && session.phase !== 'execute' && session.phase !== 'validate') await writeSession(root, { ...session, phase: 'execute', status: 'active', updated_at: now });
+      }
+      const p = progress(tasks);
+      return {
+        agent,
+        outcome,
+        task: task ? brief(task, tasks) : null,
+        feature: session?.feature ?? null,
+        decisions: decisionsOf(session),
+        progress: { done: p.done, total: p.total },
+        stall: task ? null : explainStall(tasks),
+      };
+    };
+    const held = tasks.find((t) => t.status === 'in_progress' && t.owner === agent);
+    if (held) return finish('resumed', renewLease(held, agent, now, leaseMs));
+    const next = nextTask(tasks);
+    if (next) return finish('claimed', claim(next, agent, now, leaseMs));
+    const stale = tasks.find((t) => isLeaseExpired(t, nowMs));
+    if (stale) {
+      const released = release(stale, agent, now, `claim of ${stale.owner} expired at ${stale.lease_expires_at}; taken over by ${agent}`, true);
+      return finish('taken_over', claim(released, agent, now, leaseMs));
+    }
+    return finish(tasks.length > 0 && tasks.every((t) => t.status === 'completed') ? 'all_done' : 'none_ready', null);
+  });
+}

@@ -1,0 +1,62 @@
+// pause: a checkpoint in the session, then a WIP commit of everything uncommitted, so a fresh context loses nothing.
+import { nextTask, progress } from '../core/scheduler.js';
+import { changedPaths, commitPaths, head } from '../git/git.js';
+import { readTasks, requireSession, withStateLock, writeSession } from '../store/index.js';
+import type { Checkpoint } from '../store/schemas.js';
+import { resolve, type BaseOptions } from './context.js';
+
+export interface PauseOptions extends BaseOptions {
+  note?: string;
+  /** Write the checkpoint but make no commit. */
+  noCommit?: boolean;
+}
+
+export interface PauseResult {
+  feature: string;
+  checkpoint: Checkpoint;
+  /** The WIP commit, or null when the tree was clean (or --no-commit). */
+  commit: string | null;
+  committed_paths: string[];
+}
+
+/** Sum of the usage sessions: the feature's total tokens. */
+export function featureTokens(sessions: readonly { used: number }[]): number {
+  return sessions.reduce((sum, s) => sum + s.used, 0);
+}
+
+/**
+ * Records a checkpoint (done/total, tokens used, in-progress tasks, next task, HEAD, note), marks the session paused, and commits
+ * every uncommitted change as `wip: pause point for <feature>` unless `noCommit`. Throws `no_session` (exit 2), `git_failed` (exit 1).
+ */
+export async function pause(opts: PauseOptions = {}): Promise<PauseResult> {
+  const { root, now } = resolve(opts);
+  return withStateLock(root, async () => {
+    const session = await requireSession(root);
+    const tasks = await readTasks(root);
+    const p = progress(tasks);
+    const checkpoint: Checkpoint = {
+      at: now,
+      done: p.done,
+      total: p.total,
+      tokens_used: featureTokens(session.tokens.sessions),
+      in_progress: tasks.filter((t) => t.status === 'in_progress').map((t) => t.id),
+      next_task: nextTask(tasks)?.id ?? null,
+      head: await head(root),
+      note: opts.note ?? null,
+    };
+    await writeSession(root, { ...session, status: 'paused', updated_at: now, checkpoints: [...session.checkpoints, checkpoint] });
+    if (opts.noCommit) return { feature: session.feature, checkpoint, commit: null, committed_paths: [] };
+    const changed = await changedPaths(root);
+    if (changed.length === 0) return { feature: session.feature, checkpoint, commit: null, committed_paths: [] };
+    const body = [
+      `Checkpoint: ${p.done}/${p.total} tasks done, ${checkpoint.tokens_used} tokens used.`,
+      checkpoint.in_progress.length ? `In progress: ${checkpoint.in_progress.join(', ')}.` : null,
+      checkpoint.next_task ? `Next: ${checkpoint.next_task}.` : null,
+      opts.note ? `Note: ${opts.note}` : null,
+    ]
+      .filter(Boolean)
+      .join('\n');
+    const commit = await commitPaths(root, changed, `wip: pause point for ${session.feature}\n\n${body}\n`);
+    return { feature: session.feature, checkpoint, commit, committed_paths: changed };
+  });
+}

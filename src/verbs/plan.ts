@@ -1,0 +1,145 @@
+// plan: turns a plan into task files; the plan is validated whole and merged in memory before a single file is written.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { criticalPath, waves } from '../core/graph.js';
+import { mergePlan } from '../core/plan.js';
+import { sessionsNeeded } from '../core/scheduler.js';
+import { PivError } from '../errors.js';
+import { deleteTask, readConfig, readTasks, requireSession, withStateLock, writeSession, writeTask } from '../store/index.js';
+import { PlanSchema, type Config, type Task } from '../store/schemas.js';
+import { parseYaml } from '../store/yaml.js';
+import { resolve, type BaseOptions } from './context.js';
+
+export interface PlanOptions extends BaseOptions {
+  /** Path of a YAML/JSON plan, relative to cwd. */
+  file?: string;
+  /** The plan's text (stdin); `file` names it in errors. */
+  text?: string;
+  /** Plan even while the session has open questions. */
+  force?: boolean;
+  /** Validate and show the result without writing. */
+  dryRun?: boolean;
+}
+
+export interface PlanRow {
+  id: string;
+  name: string;
+  priority: Task['priority'];
+  status: Task['status'];
+  blocked_by: string[];
+  estimated_tokens: number;
+  /** true when piv computed the estimate (the plan gave none). */
+  estimated_by_piv: boolean;
+  /** Over tokens.task_limit: should be split. */
+  oversized: boolean;
+}
+
+export interface PlanResult {
+  feature: string;
+  written: boolean;
+  created: string[];
+  updated: string[];
+  unchanged: string[];
+  kept: { id: string; reason: string }[];
+  dropped: string[];
+  tasks: PlanRow[];
+  total_tokens: number;
+  waves: string[][];
+  critical_path: { ids: string[]; tokens: number };
+  sessions: number;
+  budget: { budget: number; critical_at: number; session_overhead: number; task_limit: number };
+  warnings: string[];
+}
+
+/**
+ * Reads a plan (`file`, or `text`), merges it into the existing tasks (core/plan mergePlan rules), computes missing estimates
+ * with the tokenizer, writes the task files and moves the session to phase `plan`. Without `file`/`text`, shows the current plan.
+ * Throws `invalid_plan`/`invalid_graph` (exit 2) naming the file, line, field or ids; `no_session` (exit 2); on error nothing is written.
+ */
+export async function plan(opts: PlanOptions): Promise<PlanResult> {
+  const { root, now } = resolve(opts);
+  const config = await readConfig(root);
+  const session = await requireSession(root);
+  const cwd = opts.cwd ?? process.cwd();
+  let text = opts.text;
+  let label = opts.file ?? '<stdin>';
+  if (text === undefined && opts.file !== undefined && opts.file !== '-') {
+    const file = path.resolve(cwd, opts.file);
+    label = path.relative(root, file) || opts.file;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch {
+      throw new PivError('usage', `cannot read the plan ${opts.file}`, { file: opts.file, hint: 'Pass the path of a YAML or JSON plan, or - for stdin.' });
+    }
+  }
+  if (text === undefined) {
+    const tasks = await readTasks(root);
+    return summarize(session.feature, tasks, config, { written: false, created: [], updated: [], unchanged: tasks.map((t) => t.id), kept: [], dropped: [] }, new Set());
+  }
+  const open = session.decisions.filter((d) => d.answer === null).map((d) => d.question);
+  if (open.length && !opts.force) {
+    throw new PivError('usage', `the session has ${open.length} open question${open.length > 1 ? 's' : ''}: ${open.map((q) => JSON.stringify(q)).join(', ')}`, {
+      hint: 'Answer them with `piv discuss <feature> --decide "QUESTION=ANSWER"`, or plan anyway with --force.',
+      details: { open_questions: open },
+    });
+  }
+  const input = parseYaml(text, PlanSchema, { file: label, kind: 'plan' }, 'invalid_plan');
+
+  return withStateLock(root, async () => {
+    const existing = await readTasks(root);
+    const merge = mergePlan(existing, input, now);
+    const needEstimate = merge.tasks.filter((t) => t.estimated_tokens === null);
+    const computed = new Set<string>();
+    if (needEstimate.length) {
+      const { estimateTasks } = await import('../tokens/estimate.js');
+      const estimates = await estimateTasks(root, needEstimate, config.tokens);
+      const byId = new Map(estimates.map((e) => [e.id, e.tokens]));
+      for (const t of merge.tasks) {
+        if (byId.has(t.id)) {
+          t.estimated_tokens = byId.get(t.id)!;
+          computed.add(t.id);
+        }
+      }
+    }
+    const touched = new Set([...merge.created, ...merge.updated, ...computed]);
+    if (!opts.dryRun) {
+      for (const t of merge.tasks) if (touched.has(t.id)) await writeTask(root, t);
+      for (const id of merge.dropped) await deleteTask(root, id);
+      if (session.phase === 'discuss' || session.phase === 'prime') await writeSession(root, { ...session, phase: 'plan', updated_at: now });
+    }
+    return summarize(session.feature, merge.tasks, config, { ...merge, written: !opts.dryRun }, computed);
+  });
+}
+
+function summarize(
+  feature: string,
+  tasks: Task[],
+  config: Config,
+  merge: Pick<PlanResult, 'written' | 'created' | 'updated' | 'unchanged' | 'kept' | 'dropped'>,
+  computed: Set<string>,
+): PlanResult {
+  const limit = config.tokens.task_limit;
+  const rows: PlanRow[] = tasks.map((t) => ({
+    id: t.id,
+    name: t.name,
+    priority: t.priority,
+    status: t.status,
+    blocked_by: t.blocked_by,
+    estimated_tokens: t.estimated_tokens ?? 0,
+    estimated_by_piv: computed.has(t.id),
+    oversized: (t.estimated_tokens ?? 0) > limit,
+  }));
+  const warnings = rows.filter((r) => r.oversized).map((r) => `${r.id} is estimated at ${r.estimated_tokens} tokens, over the per-task limit of ${limit}: split it into smaller tasks`);
+  for (const k of merge.kept) warnings.push(`${k.id} ${k.reason}`);
+  return {
+    feature,
+    ...merge,
+    tasks: rows,
+    total_tokens: rows.reduce((s, r) => s + r.estimated_tokens, 0),
+    waves: tasks.length ? waves(tasks) : [],
+    critical_path: criticalPath(tasks),
+    sessions: sessionsNeeded(tasks, config.tokens),
+    budget: { budget: config.tokens.budget, critical_at: config.tokens.critical_at, session_overhead: config.tokens.session_overhead, task_limit: limit },
+    warnings,
+  };
+}

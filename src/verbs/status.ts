@@ -1,0 +1,98 @@
+// status and graph: read-only views derived from the task files; they never take the lock and never write.
+import { criticalPath, waves } from '../core/graph.js';
+import { isLeaseExpired, progress, readySet, type Progress } from '../core/scheduler.js';
+import { PivError } from '../errors.js';
+import { readConfig, readSession, readTasks } from '../store/index.js';
+import type { Task } from '../store/schemas.js';
+import { resolve, type BaseOptions } from './context.js';
+import { featureTokens } from './pause.js';
+
+export interface StatusResult {
+  feature: string | null;
+  title: string | null;
+  phase: string | null;
+  session_status: string | null;
+  progress: Progress;
+  ready: string[];
+  in_progress: { id: string; owner: string | null; lease_expires_at: string | null; expired: boolean }[];
+  waves: string[][];
+  /** Critical path of the work that remains (completed tasks left out). */
+  critical_path: { ids: string[]; tokens: number };
+  tasks: { id: string; name: string; status: Task['status']; priority: Task['priority']; owner: string | null; blocked_by: string[]; estimated_tokens: number | null; actual_tokens: number | null }[];
+  tokens: {
+    /** Tokens used in the current context session. */
+    session_used: number;
+    feature_total: number;
+    budget: number;
+    /** session_used / budget, 0–100. */
+    percent: number;
+    level: 'ok' | 'warning' | 'critical';
+    recommendation: string | null;
+  };
+}
+
+/** The tasks not yet completed, with edges to completed tasks removed (what remains to schedule). */
+export function remaining(tasks: readonly Task[]): Task[] {
+  const open = new Set(tasks.filter((t) => t.status !== 'completed').map((t) => t.id));
+  return tasks.filter((t) => open.has(t.id)).map((t) => ({ ...t, blocked_by: t.blocked_by.filter((d) => open.has(d)) }));
+}
+
+/** Progress, ready set, claims, waves, critical path and the token budget. Throws `not_initialized` / `invalid_file` (exit 2). */
+export async function status(opts: BaseOptions = {}): Promise<StatusResult> {
+  const { root, nowMs } = resolve(opts);
+  const config = await readConfig(root);
+  const [tasks, session] = await Promise.all([readTasks(root), readSession(root)]);
+  const sessionUsed = session?.tokens.sessions.at(-1)?.used ?? 0;
+  const ratio = sessionUsed / config.tokens.budget;
+  const level = ratio >= config.tokens.critical_at ? 'critical' : ratio >= config.tokens.warning_at ? 'warning' : 'ok';
+  return {
+    feature: session?.feature ?? null,
+    title: session?.title ?? null,
+    phase: session?.phase ?? null,
+    session_status: session?.status ?? null,
+    progress: progress(tasks),
+    ready: readySet(tasks).map((t) => t.id),
+    in_progress: tasks.filter((t) => t.status === 'in_progress').map((t) => ({ id: t.id, owner: t.owner, lease_expires_at: t.lease_expires_at, expired: isLeaseExpired(t, nowMs) })),
+    waves: tasks.length ? waves(tasks) : [],
+    critical_path: criticalPath(remaining(tasks)),
+    tasks: tasks.map((t) => ({ id: t.id, name: t.name, status: t.status, priority: t.priority, owner: t.owner, blocked_by: t.blocked_by, estimated_tokens: t.estimated_tokens, actual_tokens: t.actual_tokens })),
+    tokens: {
+      session_used: sessionUsed,
+      feature_total: featureTokens(session?.tokens.sessions ?? []),
+      budget: config.tokens.budget,
+      percent: Math.round(ratio * 1000) / 10,
+      level,
+      recommendation: level === 'critical' ? 'context nearly full: run `piv pause` now and resume in a fresh context' : level === 'warning' ? 'context past the warning mark: finish the current task, then pause' : null,
+    },
+  };
+}
+
+export interface GraphOptions extends BaseOptions {
+  format?: 'mermaid' | 'dot';
+}
+
+const mermaidId = (id: string) => id.replace(/-/g, '_');
+const STATUS_CLASS: Record<Task['status'], string> = { pending: 'pending', in_progress: 'active', completed: 'done', blocked: 'blocked', failed: 'failed' };
+
+/** The task graph as Mermaid (`flowchart TD`) or Graphviz DOT text, edges dependency → dependent, nodes styled by status. */
+export async function graph(opts: GraphOptions = {}): Promise<{ format: 'mermaid' | 'dot'; text: string }> {
+  const format = opts.format ?? 'mermaid';
+  if (format !== 'mermaid' && format !== 'dot') throw new PivError('usage', `unknown graph format ${JSON.stringify(format)}`, { hint: 'Use --format mermaid or --format dot.' });
+  const { root } = resolve(opts);
+  await readConfig(root);
+  const tasks = await readTasks(root);
+  const label = (t: Task) => `${t.id}: ${t.name}`.replace(/"/g, "'");
+  if (format === 'dot') {
+    const colour: Record<Task['status'], string> = { pending: 'white', in_progress: 'lightblue', completed: 'palegreen', blocked: 'orange', failed: 'salmon' };
+    const lines = ['digraph piv {', '  rankdir=LR;', '  node [shape=box, style=filled];'];
+    for (const t of tasks) lines.push(`  "${t.id}" [label="${label(t)}\\n(${t.status})", fillcolor=${colour[t.status]}];`);
+    for (const t of tasks) for (const d of t.blocked_by) lines.push(`  "${d}" -> "${t.id}";`);
+    lines.push('}');
+    return { format, text: lines.join('\n') + '\n' };
+  }
+  const lines = ['flowchart TD'];
+  for (const t of tasks) lines.push(`  ${mermaidId(t.id)}["${label(t)}"]:::${STATUS_CLASS[t.status]}`);
+  for (const t of tasks) for (const d of t.blocked_by) lines.push(`  ${mermaidId(d)} --> ${mermaidId(t.id)}`);
+  lines.push('  classDef done fill:#c8f7c5', '  classDef active fill:#cfe8ff', '  classDef blocked fill:#ffd8a8', '  classDef failed fill:#ffc9c9', '  classDef pending fill:#fff');
+  return { format, text: lines.join('\n') + '\n' };
+}
