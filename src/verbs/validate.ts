@@ -190,7 +190,7 @@ export async function validate(opts: ValidateOptions = {}): Promise<ValidateResu
 
 function safeRegExp(pattern: string): RegExp | null {
   try {
-    return new RegExp(pattern, 'm');
+    return new RegExp(pattern, 'im');
   } catch {
     return null;
   }

@@ -1,0 +1,94 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PivError } from '../../src/errors.js';
+import { readTask, readTasks, writeTask } from '../../src/store/index.js';
+import { jsonSchemaOf, SCHEMAS, TaskSchema, type SchemaName } from '../../src/store/schemas.js';
+import { parseYaml, renderYaml } from '../../src/store/yaml.js';
+import { task } from './fixtures.js';
+
+const source = { file: '.agents/tasks/task-001.yaml', kind: 'task file' };
+const errorOf = (fn: () => unknown): PivError => {
+  try {
+    fn();
+  } catch (error) {
+    return error as PivError;
+  }
+  throw new Error('expected an error');
+};
+
+describe('schemas', () => {
+  it.each(Object.keys(SCHEMAS) as SchemaName[])('schemas/%s.schema.json is up to date (run npm run schemas)', (name) => {
+    const file = new URL(`../../schemas/${name}.schema.json`, import.meta.url);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(jsonSchemaOf(name));
+  });
+
+  it('task schema is strict: an unknown key is rejected', () => {
+    expect(TaskSchema.safeParse({ ...task('task-001'), priorty: 'high' }).success).toBe(false);
+  });
+});
+
+describe('parseYaml errors name the file, the line and the field', () => {
+  const valid = renderYaml(task('task-001') as unknown as Record<string, unknown>, '../schemas/task.schema.json');
+
+  it('a misspelt key: line of the key and a did-you-mean hint', () => {
+    const text = valid.replace('priority: medium', 'priorty: medium');
+    const line = text.split('\n').findIndex((l) => l.startsWith('priorty')) + 1;
+    const e = errorOf(() => parseYaml(text, TaskSchema, source));
+    expect(e).toMatchObject({ code: 'invalid_file', exitCode: 2, file: source.file, line, field: 'priorty' });
+    expect(e.hint).toContain('Did you mean "priority"?');
+    expect(e.message).toBe(`${source.file}:${line}: field "priorty": unknown field "priorty"`);
+  });
+
+  it('a wrong value: line of the value, dotted field path', () => {
+    const text = valid.replace('blocked_by: []', 'blocked_by:\n  - task-1');
+    const line = text.split('\n').findIndex((l) => l === '  - task-1') + 1;
+    const e = errorOf(() => parseYaml(text, TaskSchema, source));
+    expect(e).toMatchObject({ line, field: 'blocked_by.0' });
+    expect(e.message).toContain('a task id looks like task-001');
+  });
+
+  it('a missing required field', () => {
+    const e = errorOf(() => parseYaml(valid.replace(/^name: .*\n/m, ''), TaskSchema, source));
+    expect(e).toMatchObject({ field: 'name' });
+    expect(e.message).toContain('is required');
+  });
+
+  it('a YAML syntax error', () => {
+    const e = errorOf(() => parseYaml('id: task-001\nname: [unclosed\nstatus: pending\n', TaskSchema, source));
+    expect(e.code).toBe('invalid_file');
+    expect(e.line).toBeGreaterThanOrEqual(2);
+    expect(e.message).toMatch(/^\.agents\/tasks\/task-001\.yaml:\d+: YAML syntax error/);
+  });
+});
+
+describe('task files', () => {
+  let dir = '';
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('round-trip, start with the schema line, and keep comments on unchanged fields', async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'piv-store-'));
+    mkdirSync(path.join(dir, '.agents', 'tasks'), { recursive: true });
+    const t = task('task-001', { action: 'line one\nline two' });
+    await writeTask(dir, t);
+    const file = path.join(dir, '.agents', 'tasks', 'task-001.yaml');
+    const text = readFileSync(file, 'utf8');
+    expect(text.startsWith('# yaml-language-server: $schema=../schemas/task.schema.json\n')).toBe(true);
+    expect(await readTask(dir, 'task-001')).toEqual(t);
+    writeFileSync(file, text.replace('verify: "true"', 'verify: "true" # keep me'));
+    await writeTask(dir, { ...t, status: 'in_progress', owner: 'a' });
+    const after = readFileSync(file, 'utf8');
+    expect(after).toContain('# keep me');
+    expect(after).toContain('status: in_progress');
+  });
+
+  it('a file whose id differs from its name is an error', async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'piv-store-'));
+    mkdirSync(path.join(dir, '.agents', 'tasks'), { recursive: true });
+    await writeTask(dir, task('task-002'));
+    rmSync(path.join(dir, '.agents', 'tasks', 'task-003.yaml'), { force: true });
+    writeFileSync(path.join(dir, '.agents', 'tasks', 'task-003.yaml'), readFileSync(path.join(dir, '.agents', 'tasks', 'task-002.yaml')));
+    await expect(readTasks(dir)).rejects.toMatchObject({ code: 'invalid_file', field: 'id' });
+  });
+});
