@@ -100,8 +100,10 @@ program
     }, async (r) => text((await render()).renderPlan(r))),
   );
 
-const doneAction = (verb: string) => async (id: string, o: { agent?: string; tokens?: number; verify?: boolean; all?: boolean }, cmd: Command) =>
-  run(verb, cmd, async (g) => (await import('./verbs/done.js')).done({ cwd: g.cwd, id, agent: o.agent, tokens: o.tokens, noVerify: o.verify === false, all: o.all }), async (r) => ({
+const usageFrom = () => new Option('--usage-from <source>', 'read actual token usage from an agent transcript (default claude when $CLAUDECODE=1)').choices(['claude', 'none']);
+
+const doneAction = (verb: string) => async (id: string, o: { agent?: string; tokens?: number; verify?: boolean; all?: boolean; usageFrom?: 'claude' | 'none' }, cmd: Command) =>
+  run(verb, cmd, async (g) => (await import('./verbs/done.js')).done({ cwd: g.cwd, id, agent: o.agent, tokens: o.tokens, noVerify: o.verify === false, all: o.all, usageFrom: o.usageFrom }), async (r) => ({
     text: (await render()).renderDone(r),
     exitCode: r.passed ? EXIT.ok : EXIT.gate,
     failure: r.passed ? undefined : { code: 'verify_failed', message: `${r.id}: verify failed (exit ${r.attempt.exit_code})` },
@@ -115,6 +117,7 @@ program
   .option('--tokens <n>', 'tokens the task used (with --complete)', int('--tokens'))
   .option('--no-verify', 'complete without running verify (recorded)')
   .option('--all', 'with --complete: commit every changed file, not only the task files')
+  .addOption(usageFrom())
   .action(async (o, cmd: Command) => {
     if (o.complete) return doneAction('execute')(o.complete, o, cmd);
     return run('execute', cmd, async (g) => (await import('./verbs/execute.js')).execute({ cwd: g.cwd, agent: o.agent }), async (r) => text((await render()).renderExecute(r)));
@@ -128,6 +131,7 @@ program
   .option('--tokens <n>', 'tokens the task used', int('--tokens'))
   .option('--no-verify', 'complete without running verify (recorded)')
   .option('--all', 'commit every changed file, not only the task files')
+  .addOption(usageFrom())
   .action(doneAction('done'));
 
 program
@@ -169,8 +173,18 @@ program
 program
   .command('status')
   .description('progress bar, counts, ready set, waves, critical path, token budget')
-  .action(async (_o, cmd: Command) =>
-    run('status', cmd, async (g) => (await import('./verbs/status.js')).status({ cwd: g.cwd }), async (r) => text((await render()).renderStatus(r))),
+  .option('--tokens', 'also show estimated against actual tokens per completed task')
+  .addOption(usageFrom())
+  .action(async (o, cmd: Command) =>
+    run('status', cmd, async (g) => (await import('./verbs/status.js')).status({ cwd: g.cwd, usageFrom: o.usageFrom }), async (r) => text((await render()).renderStatus(r, { tokens: o.tokens }))),
+  );
+
+program
+  .command('tokens')
+  .description('count tokens of files or folders (honouring .gitignore), as an agent sizes work')
+  .argument('[paths...]', 'files or folders (default: the current folder)')
+  .action(async (paths: string[], _o, cmd: Command) =>
+    run('tokens', cmd, async (g) => (await import('./verbs/tokens.js')).tokens({ cwd: g.cwd, paths }), async (r) => text((await render()).renderTokens(r))),
   );
 
 program

@@ -9,6 +9,7 @@ import type { PauseResult } from '../verbs/pause.js';
 import type { PlanResult } from '../verbs/plan.js';
 import type { ResumeResult } from '../verbs/resume.js';
 import type { StatusResult } from '../verbs/status.js';
+import type { TokensResult } from '../verbs/tokens.js';
 import type { TaskOpResult } from '../verbs/task-ops.js';
 import type { ValidateResult } from '../verbs/validate.js';
 import type { Stall } from '../core/scheduler.js';
@@ -161,7 +162,7 @@ export function renderResume(r: ResumeResult): string {
   return lines.join('\n');
 }
 
-export function renderStatus(r: StatusResult): string {
+export function renderStatus(r: StatusResult, opts: { tokens?: boolean } = {}): string {
   const p = r.progress;
   const lines = [head(r.feature ? `${r.feature}${r.title ? ` — ${r.title}` : ''} (${r.phase}, ${r.session_status})` : 'No feature session')];
   lines.push(`${bar(p.total ? p.done / p.total : 0)} ${p.done}/${p.total} done (${p.percent}%)`);
@@ -177,6 +178,24 @@ export function renderStatus(r: StatusResult): string {
   const colour = t.level === 'critical' ? pc.red : t.level === 'warning' ? pc.yellow : pc.green;
   lines.push('', `Context: ${colour(bar(t.session_used / t.budget))} ${kTokens(t.session_used)}/${kTokens(t.budget)} (${t.percent}%) this session · ${kTokens(t.feature_total)} for the feature`);
   if (t.recommendation) lines.push(colour(`⚠ ${t.recommendation}`));
+  if (opts.tokens) {
+    const e = r.estimates;
+    lines.push('', head('Estimated vs actual (completed tasks with recorded usage)'));
+    if (e.tasks.length === 0) lines.push(dim('  none yet: record usage with piv done ID --tokens N'));
+    else {
+      lines.push(table([['ID', 'Estimated', 'Actual', 'Actual/Est.'], ...e.tasks.map((x) => [x.id, kTokens(x.estimated), kTokens(x.actual), `${x.ratio}×`]), ['total', kTokens(e.estimated_total), kTokens(e.actual_total), '']]));
+      lines.push(`Calibration: ${e.calibration} now; ${e.suggested_calibration} would have matched (set tokens.calibration in .agents/config.yaml)`);
+    }
+  }
+  return lines.join('\n');
+}
+
+export function renderTokens(r: TokensResult): string {
+  const top = [...r.files].sort((a, b) => b.tokens - a.tokens).slice(0, 20);
+  const lines = [table([['File', 'Bytes', 'Tokens'], ...top.map((f) => [f.path, String(f.bytes), f.binary ? 'binary' : String(f.tokens)])])];
+  if (r.files.length > top.length) lines.push(dim(`… and ${r.files.length - top.length} more files (--json lists all)`));
+  lines.push(`Total: ${r.total_tokens} tokens in ${r.files.length} files, ${r.total_bytes} bytes (${r.encoding} × ${r.calibration})`);
+  if (r.skipped.length) lines.push(dim(`Skipped ${r.skipped.length}: ${r.skipped.slice(0, 5).map((s) => `${s.path} (${s.reason})`).join(', ')}${r.skipped.length > 5 ? ', …' : ''}`));
   return lines.join('\n');
 }
 

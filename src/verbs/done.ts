@@ -19,6 +19,8 @@ export interface DoneOptions extends BaseOptions {
   noVerify?: boolean;
   /** Commit every changed file, not only the task's declared files. */
   all?: boolean;
+  /** Where actual usage comes from when `tokens` is not given: `claude` reads the Claude Code transcript (default when $CLAUDECODE=1). */
+  usageFrom?: 'claude' | 'none';
 }
 
 export interface DoneResult {
@@ -34,6 +36,8 @@ export interface DoneResult {
   committed_paths: string[];
   /** Changed files the commit did not take (outside the task's declared files). */
   left_uncommitted: string[];
+  /** Tokens recorded for the task, and where the figure came from. */
+  usage: { tokens: number; source: 'flag' | 'claude_transcript'; transcript: string | null } | null;
 }
 
 /**
@@ -77,7 +81,7 @@ export async function done(opts: DoneOptions): Promise<DoneResult> {
     if (!attempt.passed) {
       const updated = recordFailedAttempt(task, agent, attempt, config.verify.max_attempts);
       await writeTask(root, updated);
-      return { id: task.id, agent, passed: false, status: updated.status, attempt, commit: null, message: null, committed_paths: [], left_uncommitted: [] };
+      return { id: task.id, agent, passed: false, status: updated.status, attempt, commit: null, message: null, committed_paths: [], left_uncommitted: [], usage: null };
     }
 
     const paths = layout(root);
@@ -85,9 +89,10 @@ export async function done(opts: DoneOptions): Promise<DoneResult> {
     const previousTask = await readFile(taskFile, 'utf8');
     const session = await readSession(root);
     const previousSession = session ? await readFile(paths.session, 'utf8') : null;
-    const completed = complete(task, agent, attempt, now, opts.tokens);
+    const usage = await resolveUsage(root, task, opts);
+    const completed = complete(task, agent, attempt, now, usage?.tokens);
     await writeTask(root, completed);
-    if (session && opts.tokens) await writeSession(root, addUsage(session, opts.tokens, now));
+    if (session && usage) await writeSession(root, addUsage(session, usage.tokens, now, usage.transcript));
 
     const taskRel = rel(root, taskFile);
     const changed = await changedPaths(root);
@@ -105,14 +110,28 @@ export async function done(opts: DoneOptions): Promise<DoneResult> {
       throw error;
     }
     const left = changed.filter((p) => !include.includes(p) && !otherTask(p));
-    return { id: task.id, agent, passed: true, status: completed.status, attempt, commit, message: message.split('\n')[0]!, committed_paths: include, left_uncommitted: left };
+    return { id: task.id, agent, passed: true, status: completed.status, attempt, commit, message: message.split('\n')[0]!, committed_paths: include, left_uncommitted: left, usage };
   });
 }
 
-/** Adds `tokens` to the current usage session (starting one if none). */
-export function addUsage(session: Session, tokens: number, now: string): Session {
+/**
+ * The task's actual usage: `--tokens N` when given; else, for Claude Code (usageFrom 'claude', or $CLAUDECODE=1), the tokens its
+ * transcript records since the task was claimed (input + cache creation + output). Null when unknown; never throws.
+ */
+async function resolveUsage(root: string, task: Task, opts: DoneOptions): Promise<DoneResult['usage']> {
+  if (opts.tokens !== undefined) return { tokens: opts.tokens, source: 'flag', transcript: null };
+  const wanted = opts.usageFrom ?? (process.env.CLAUDECODE === '1' ? 'claude' : 'none');
+  if (wanted !== 'claude') return null;
+  const { claudeUsageFor } = await import('../tokens/transcript.js');
+  const usage = await claudeUsageFor(root, task.started_at ? { since: task.started_at } : {});
+  if (!usage || usage.messages === 0) return null;
+  return { tokens: usage.total_tokens, source: 'claude_transcript', transcript: usage.session_id };
+}
+
+/** Adds `tokens` to the current usage session (starting one if none), noting the transcript it came from. */
+export function addUsage(session: Session, tokens: number, now: string, transcript: string | null = null): Session {
   const sessions = session.tokens.sessions.length ? [...session.tokens.sessions] : [{ started_at: now, used: 0, transcript: null }];
   const last = sessions[sessions.length - 1]!;
-  sessions[sessions.length - 1] = { ...last, used: last.used + tokens };
+  sessions[sessions.length - 1] = { ...last, used: last.used + tokens, transcript: transcript ?? last.transcript };
   return { ...session, updated_at: now, tokens: { ...session.tokens, sessions } };
 }

@@ -28,6 +28,17 @@ export interface StatusResult {
     percent: number;
     level: 'ok' | 'warning' | 'critical';
     recommendation: string | null;
+    /** Where session_used comes from: tokens recorded with `done --tokens`, or the live Claude Code transcript (context size). */
+    source: 'recorded' | 'claude_transcript';
+  };
+  /** Estimated against actual tokens for completed tasks that recorded usage, and the calibration that would have been right. */
+  estimates: {
+    tasks: { id: string; estimated: number; actual: number; ratio: number }[];
+    estimated_total: number;
+    actual_total: number;
+    calibration: number;
+    /** calibration × actual/estimated over those tasks; null without data. */
+    suggested_calibration: number | null;
   };
 }
 
@@ -37,12 +48,32 @@ export function remaining(tasks: readonly Task[]): Task[] {
   return tasks.filter((t) => open.has(t.id)).map((t) => ({ ...t, blocked_by: t.blocked_by.filter((d) => open.has(d)) }));
 }
 
-/** Progress, ready set, claims, waves, critical path and the token budget. Throws `not_initialized` / `invalid_file` (exit 2). */
-export async function status(opts: BaseOptions = {}): Promise<StatusResult> {
+export interface StatusOptions extends BaseOptions {
+  /** `claude`: measure the current context from the Claude Code transcript (default when $CLAUDECODE=1). */
+  usageFrom?: 'claude' | 'none';
+}
+
+/**
+ * Progress, ready set, claims, waves, critical path, the token budget (warning_at / critical_at of config) and estimate accuracy.
+ * Throws `not_initialized` / `invalid_file` (exit 2).
+ */
+export async function status(opts: StatusOptions = {}): Promise<StatusResult> {
   const { root, nowMs } = resolve(opts);
   const config = await readConfig(root);
   const [tasks, session] = await Promise.all([readTasks(root), readSession(root)]);
-  const sessionUsed = session?.tokens.sessions.at(-1)?.used ?? 0;
+  let sessionUsed = session?.tokens.sessions.at(-1)?.used ?? 0;
+  let source: StatusResult['tokens']['source'] = 'recorded';
+  if ((opts.usageFrom ?? (process.env.CLAUDECODE === '1' ? 'claude' : 'none')) === 'claude') {
+    const { claudeUsageFor } = await import('../tokens/transcript.js');
+    const usage = await claudeUsageFor(root);
+    if (usage && usage.messages > 0) {
+      sessionUsed = usage.context_tokens;
+      source = 'claude_transcript';
+    }
+  }
+  const measured = tasks.filter((t) => t.status === 'completed' && t.actual_tokens !== null && (t.estimated_tokens ?? 0) > 0);
+  const estimatedTotal = measured.reduce((s, t) => s + t.estimated_tokens!, 0);
+  const actualTotal = measured.reduce((s, t) => s + t.actual_tokens!, 0);
   const ratio = sessionUsed / config.tokens.budget;
   const level = ratio >= config.tokens.critical_at ? 'critical' : ratio >= config.tokens.warning_at ? 'warning' : 'ok';
   return {
@@ -63,6 +94,14 @@ export async function status(opts: BaseOptions = {}): Promise<StatusResult> {
       percent: Math.round(ratio * 1000) / 10,
       level,
       recommendation: level === 'critical' ? 'context nearly full: run `piv pause` now and resume in a fresh context' : level === 'warning' ? 'context past the warning mark: finish the current task, then pause' : null,
+      source,
+    },
+    estimates: {
+      tasks: measured.map((t) => ({ id: t.id, estimated: t.estimated_tokens!, actual: t.actual_tokens!, ratio: Math.round((t.actual_tokens! / t.estimated_tokens!) * 100) / 100 })),
+      estimated_total: estimatedTotal,
+      actual_total: actualTotal,
+      calibration: config.tokens.calibration,
+      suggested_calibration: estimatedTotal > 0 ? Math.round(config.tokens.calibration * (actualTotal / estimatedTotal) * 100) / 100 : null,
     },
   };
 }
