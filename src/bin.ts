@@ -67,9 +67,11 @@ async function readStdin(): Promise<string> {
 
 program
   .command('init')
-  .description('create .agents/ (config with detected test/lint/typecheck commands, schemas) in a git repository')
-  .action(async (_o, cmd: Command) =>
-    run('init', cmd, async (g) => (await import('./verbs/init.js')).init({ cwd: g.cwd }), async (r) => text((await render()).renderInit(r))),
+  .description('create .agents/ (config with detected test/lint/typecheck commands, schemas) and /piv:* slash commands in a git repository')
+  .option('--agents <list>', 'agent CLIs to install slash commands for: claude, gemini, cursor, opencode (comma-separated; "none" for none)', 'claude')
+  .option('--force-integrations', 'rewrite existing slash-command files')
+  .action(async (o, cmd: Command) =>
+    run('init', cmd, async (g) => (await import('./verbs/init.js')).init({ cwd: g.cwd, agents: o.agents === 'none' ? [] : [o.agents], forceIntegrations: o.forceIntegrations }), async (r) => text((await render()).renderInit(r))),
   );
 
 program

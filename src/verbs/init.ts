@@ -1,6 +1,10 @@
 // init: creates .agents/ in a git repository; running it again never overwrites a config a person edited.
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
+import { PivError } from '../errors.js';
+import { AGENTS, commandFiles, type AgentCli } from '../integrations/commands.js';
 import { detectToolchain, type Toolchain } from '../detect/toolchain.js';
 import { installSchemas, layout, rel, writeAgentsFile, writeConfigText } from '../store/index.js';
 import { resolve, type BaseOptions } from './context.js';
@@ -12,6 +16,15 @@ export interface InitResult {
   /** Files written, relative to root. */
   files: string[];
   toolchain: Pick<Toolchain, 'ecosystems' | 'package_managers' | 'commands' | 'sources'>;
+  /** Slash-command files installed (existing ones are kept unless forced). */
+  integrations: string[];
+}
+
+export interface InitOptions extends BaseOptions {
+  /** Agent CLIs to install /piv:* commands for (default: claude). An empty list installs none. */
+  agents?: string[];
+  /** Rewrite existing command files. */
+  forceIntegrations?: boolean;
 }
 
 const q = (value: string | null) => (value === null ? 'null' : JSON.stringify(value));
@@ -59,8 +72,12 @@ tokens:
  * Creates `.agents/` (config with detected commands, schemas, tasks/, .gitignore) in the git repository containing `cwd`.
  * Returns what was written. Throws `not_a_git_repo` (exit 2) outside a repository.
  */
-export async function init(opts: BaseOptions = {}): Promise<InitResult> {
+export async function init(opts: InitOptions = {}): Promise<InitResult> {
   const { root } = resolve(opts);
+  const agents = (opts.agents ?? ['claude']).flatMap((a) => a.split(',')).map((a) => a.trim()).filter(Boolean);
+  for (const a of agents) {
+    if (!(AGENTS as readonly string[]).includes(a)) throw new PivError('usage', `unknown agent ${JSON.stringify(a)}`, { hint: `Choose from ${AGENTS.join(', ')}.` });
+  }
   const paths = layout(root);
   const toolchain = await detectToolchain(root);
   const files: string[] = [];
@@ -76,9 +93,20 @@ export async function init(opts: BaseOptions = {}): Promise<InitResult> {
     await writeAgentsFile(root, '.gitignore', '# piv: local files that never belong in a commit\n.lock\nreports/\n');
     files.push(rel(root, paths.gitignore));
   }
+  const integrations: string[] = [];
+  for (const agent of agents as AgentCli[]) {
+    for (const f of commandFiles(agent)) {
+      const file = path.join(root, f.path);
+      if (existsSync(file) && !opts.forceIntegrations) continue;
+      await mkdir(path.dirname(file), { recursive: true });
+      await writeFileAtomic(file, f.content);
+      integrations.push(f.path);
+    }
+  }
   return {
     root,
     created,
+    integrations,
     files,
     toolchain: { ecosystems: toolchain.ecosystems, package_managers: toolchain.package_managers, commands: toolchain.commands, sources: toolchain.sources },
   };
