@@ -95,10 +95,11 @@ program
   .argument('[file]', 'plan file, or - to read stdin')
   .option('--force', 'plan even while questions are open')
   .option('--dry-run', 'validate and show, write nothing')
+  .option('--commit', 'commit the plan state (.agents/) as chore(piv): plan <feature>')
   .action(async (file: string | undefined, o, cmd: Command) =>
     run('plan', cmd, async (g) => {
       const textIn = file === '-' ? await readStdin() : undefined;
-      return (await import('./verbs/plan.js')).plan({ cwd: g.cwd, file: file === '-' ? '<stdin>' : file, text: textIn, force: o.force, dryRun: o.dryRun });
+      return (await import('./verbs/plan.js')).plan({ cwd: g.cwd, file: file === '-' ? '<stdin>' : file, text: textIn, force: o.force, dryRun: o.dryRun, commit: o.commit });
     }, async (r) => text((await render()).renderPlan(r))),
   );
 

@@ -72,6 +72,7 @@ export function renderPlan(r: PlanResult): string {
   ].filter(Boolean);
   if (!r.written && (r.created.length || r.updated.length || r.dropped.length)) lines.push(pc.yellow(`dry run: would have ${changes.join('; ')}`));
   else if (changes.length) lines.push(ok(changes.join('; ')));
+  if (r.commit) lines.push(`Commit ${r.commit.slice(0, 7)} chore(piv): plan ${r.feature}`);
   for (const w of r.warnings) lines.push(pc.yellow(`⚠ ${w}`));
   return lines.join('\n');
 }

@@ -8,6 +8,7 @@ import { PivError } from '../errors.js';
 import { deleteTask, readConfig, readTasks, requireSession, withStateLock, writeSession, writeTask } from '../store/index.js';
 import { PlanSchema, type Config, type Task } from '../store/schemas.js';
 import { parseYaml } from '../store/yaml.js';
+import { AGENTS_DIR } from '../store/layout.js';
 import { resolve, type BaseOptions } from './context.js';
 
 export interface PlanOptions extends BaseOptions {
@@ -19,6 +20,8 @@ export interface PlanOptions extends BaseOptions {
   force?: boolean;
   /** Validate and show the result without writing. */
   dryRun?: boolean;
+  /** Commit the written plan state (.agents/) as `chore(piv): plan <feature>`, so other clones and CI see it. */
+  commit?: boolean;
 }
 
 export interface PlanRow {
@@ -37,6 +40,8 @@ export interface PlanRow {
 export interface PlanResult {
   feature: string;
   written: boolean;
+  /** The plan commit (with --commit), else null. */
+  commit: string | null;
   created: string[];
   updated: string[];
   unchanged: string[];
@@ -74,7 +79,7 @@ export async function plan(opts: PlanOptions): Promise<PlanResult> {
   }
   if (text === undefined) {
     const tasks = await readTasks(root);
-    return summarize(session.feature, tasks, config, { written: false, created: [], updated: [], unchanged: tasks.map((t) => t.id), kept: [], dropped: [] }, new Set());
+    return summarize(session.feature, tasks, config, { written: false, commit: null, created: [], updated: [], unchanged: tasks.map((t) => t.id), kept: [], dropped: [] }, new Set());
   }
   const open = session.decisions.filter((d) => d.answer === null).map((d) => d.question);
   if (open.length && !opts.force) {
@@ -107,7 +112,13 @@ export async function plan(opts: PlanOptions): Promise<PlanResult> {
       for (const id of merge.dropped) await deleteTask(root, id);
       if (session.phase === 'discuss' || session.phase === 'prime') await writeSession(root, { ...session, phase: 'plan', updated_at: now });
     }
-    return summarize(session.feature, merge.tasks, config, { ...merge, written: !opts.dryRun }, computed);
+    let commit: string | null = null;
+    if (opts.commit && !opts.dryRun) {
+      const { changedPaths, commitPaths } = await import('../git/git.js');
+      const changed = await changedPaths(root, [AGENTS_DIR]);
+      if (changed.length) commit = await commitPaths(root, changed, `chore(piv): plan ${session.feature}\n\n${merge.tasks.length} tasks; created ${merge.created.length}, updated ${merge.updated.length}, dropped ${merge.dropped.length}.\n`);
+    }
+    return summarize(session.feature, merge.tasks, config, { ...merge, written: !opts.dryRun, commit }, computed);
   });
 }
 
@@ -115,7 +126,7 @@ function summarize(
   feature: string,
   tasks: Task[],
   config: Config,
-  merge: Pick<PlanResult, 'written' | 'created' | 'updated' | 'unchanged' | 'kept' | 'dropped'>,
+  merge: Pick<PlanResult, 'written' | 'commit' | 'created' | 'updated' | 'unchanged' | 'kept' | 'dropped'>,
   computed: Set<string>,
 ): PlanResult {
   const limit = config.tokens.task_limit;
