@@ -103,3 +103,8 @@ export function sessionsNeeded(tasks: readonly Task[], tokens: Config['tokens'])
   }
   return sessions;
 }
+
+/** Sum of the usage sessions (tokens): the feature's total. */
+export function featureTokens(sessions: readonly { used: number }[]): number {
+  return sessions.reduce((sum, s) => sum + s.used, 0);
+}

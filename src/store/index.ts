@@ -3,10 +3,15 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import writeFileAtomic from 'write-file-atomic';
 import { PivError } from '../errors.js';
 import { layout, rel, type Layout } from './layout.js';
 import { parseYaml, renderYaml } from './yaml.js';
+
+/** Atomic write (temp file + fsync + rename, by write-file-atomic), loaded only by verbs that write. */
+async function writeFileAtomic(file: string, data: string): Promise<void> {
+  const { default: write } = await import('write-file-atomic');
+  await write(file, data);
+}
 import { ConfigSchema, SessionSchema, TaskSchema, type Config, type SchemaName, type Session, type Task } from './schemas.js';
 
 export { withStateLock } from './lock.js';

@@ -1,5 +1,4 @@
 // Lock: read-modify-write of piv state happens inside one cross-process lock, so two piv processes never lose each other's update.
-import lockfile from 'proper-lockfile';
 import { PivError } from '../errors.js';
 import { layout } from './layout.js';
 
@@ -16,6 +15,7 @@ export async function withStateLock<T>(root: string, fn: () => Promise<T>): Prom
   const paths = layout(root);
   let release: () => Promise<void>;
   try {
+    const { default: lockfile } = await import('proper-lockfile'); // loaded only by verbs that write
     release = await lockfile.lock(paths.agents, {
       lockfilePath: paths.lock,
       realpath: false,

@@ -1,5 +1,5 @@
 // pause: a checkpoint in the session, then a WIP commit of everything uncommitted, so a fresh context loses nothing.
-import { nextTask, progress } from '../core/scheduler.js';
+import { featureTokens, nextTask, progress } from '../core/scheduler.js';
 import { changedPaths, commitPaths, head } from '../git/git.js';
 import { readTasks, requireSession, withStateLock, writeSession } from '../store/index.js';
 import type { Checkpoint } from '../store/schemas.js';
@@ -17,11 +17,6 @@ export interface PauseResult {
   /** The WIP commit, or null when the tree was clean (or --no-commit). */
   commit: string | null;
   committed_paths: string[];
-}
-
-/** Sum of the usage sessions: the feature's total tokens. */
-export function featureTokens(sessions: readonly { used: number }[]): number {
-  return sessions.reduce((sum, s) => sum + s.used, 0);
 }
 
 /**

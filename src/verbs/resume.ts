@@ -1,5 +1,5 @@
 // resume: rebuilds a fresh context's picture from files and git, and repairs what a crash can leave (completed without commit, stale claims).
-import { explainStall, isLeaseExpired, nextTask, progress, type Stall } from '../core/scheduler.js';
+import { explainStall, featureTokens, isLeaseExpired, nextTask, progress, type Stall } from '../core/scheduler.js';
 import { release, renewLease, revertUncommittedCompletion } from '../core/transitions.js';
 import { runCommand, type CommandResult } from '../exec/run.js';
 import { taskCommits } from '../git/git.js';
@@ -7,7 +7,6 @@ import { readConfig, readTasks, requireSession, withStateLock, writeSession, wri
 import type { Checkpoint } from '../store/schemas.js';
 import { defaultAgent, resolve, type BaseOptions } from './context.js';
 import { brief, decisionsOf, type TaskBrief } from './execute.js';
-import { featureTokens } from './pause.js';
 
 export interface ResumeOptions extends BaseOptions {
   agent?: string;

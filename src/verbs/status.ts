@@ -1,11 +1,10 @@
 // status and graph: read-only views derived from the task files; they never take the lock and never write.
 import { criticalPath, waves } from '../core/graph.js';
-import { isLeaseExpired, progress, readySet, type Progress } from '../core/scheduler.js';
+import { featureTokens, isLeaseExpired, progress, readySet, type Progress } from '../core/scheduler.js';
 import { PivError } from '../errors.js';
 import { readConfig, readSession, readTasks } from '../store/index.js';
 import type { Task } from '../store/schemas.js';
 import { resolve, type BaseOptions } from './context.js';
-import { featureTokens } from './pause.js';
 
 export interface StatusResult {
   feature: string | null;
