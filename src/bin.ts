@@ -116,6 +116,7 @@ program
   .command('execute')
   .description('claim the next ready task (or show the one you hold) and print its brief; --complete ID finishes one')
   .option('--agent <id>', 'agent id (default $PIV_AGENT or main)')
+  .option('--task <id>', 'claim this ready task instead of the scheduler\'s choice')
   .option('--complete <id>', 'complete a task: run its verify, commit code + state in one commit')
   .option('--tokens <n>', 'tokens the task used (with --complete)', int('--tokens'))
   .option('--no-verify', 'complete without running verify (recorded)')
@@ -123,7 +124,7 @@ program
   .addOption(usageFrom())
   .action(async (o, cmd: Command) => {
     if (o.complete) return doneAction('execute')(o.complete, o, cmd);
-    return run('execute', cmd, async (g) => (await import('./verbs/execute.js')).execute({ cwd: g.cwd, agent: o.agent }), async (r) => text((await render()).renderExecute(r)));
+    return run('execute', cmd, async (g) => (await import('./verbs/execute.js')).execute({ cwd: g.cwd, agent: o.agent, task: o.task }), async (r) => text((await render()).renderExecute(r)));
   });
 
 program

@@ -42,14 +42,16 @@ export function renderInit(r: InitResult): string {
     r.integrations.length ? dim(`slash commands: ${r.integrations.join(', ')}`) : '',
     `ecosystems: ${r.toolchain.ecosystems.join(', ') || 'none detected'}`,
     `commands: test=${c.test ?? '-'}  lint=${c.lint ?? '-'}  typecheck=${c.typecheck ?? '-'}  coverage=${c.coverage ?? '-'}`,
-    dim('Edit .agents/config.yaml to change them. Next: piv discuss <feature>'),
+    dim('Edit .agents/config.yaml to change them, then commit the set-up: git add .agents .claude && git commit -m "chore: set up piv"'),
+    dim('Next: piv discuss <feature>'),
   ]
     .filter(Boolean)
     .join('\n');
 }
 
 export function renderDiscuss(r: DiscussResult): string {
-  const lines = [head(`${r.opened ? 'Opened' : 'Session'}: ${r.feature}${r.title ? ` — ${r.title}` : ''}`)];
+  const lines = r.archived ? [dim(`The finished feature was archived to ${r.archived}/`)] : [];
+  lines.push(head(`${r.opened ? 'Opened' : 'Session'}: ${r.feature}${r.title ? ` — ${r.title}` : ''}`));
   if (r.request) lines.push(`Request: "${r.request}"`);
   if (r.decisions.length) lines.push('', table([['Question', 'Decision'], ...r.decisions.map((d) => [d.question, d.answer])]));
   else lines.push('', dim('No decisions yet: record them with --decide "QUESTION=ANSWER".'));
@@ -102,7 +104,7 @@ export function renderStall(stall: Stall): string[] {
 
 export function renderExecute(r: ExecuteResult): string {
   if (!r.task) return [`${r.progress.done}/${r.progress.total} done.`, ...renderStall(r.stall!)].join('\n');
-  const verb = { claimed: 'Claimed', resumed: 'You already hold', taken_over: 'Took over (expired claim)', none_ready: '', all_done: '' }[r.outcome];
+  const verb = { claimed: 'Claimed', resumed: 'Still yours (lease renewed)', taken_over: 'Took over an expired claim', none_ready: '', all_done: '' }[r.outcome];
   return [
     dim(`${verb} for agent ${r.agent} · ${r.progress.done}/${r.progress.total} done${r.feature ? ` · ${r.feature}` : ''}`),
     '',

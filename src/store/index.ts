@@ -1,6 +1,6 @@
 // Store: the only code that reads or writes .agents/; every read is validated, every write is atomic (readers never see a partial file).
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PivError } from '../errors.js';
@@ -176,4 +176,21 @@ export async function writeAgentsFile(root: string, relativePath: string, text: 
   await mkdir(path.dirname(file), { recursive: true });
   await writeFileAtomic(file, text);
   return file;
+}
+
+/**
+ * Moves a finished feature's session and task files to `.agents/archive/<feature>/` (state/session.yaml, tasks/), so the
+ * next feature starts from an empty graph. Returns the archive folder, relative to root. Throws when it already exists.
+ */
+export async function archiveFeature(root: string, feature: string): Promise<string> {
+  const paths = layout(root);
+  const target = path.join(paths.agents, 'archive', feature);
+  if (existsSync(target)) {
+    throw new PivError('conflict', `${rel(root, target)} already exists`, { hint: 'Move or delete the old archive, or give the new feature another name.' });
+  }
+  await mkdir(path.join(target, 'state'), { recursive: true });
+  await rename(paths.session, path.join(target, 'state', 'session.yaml'));
+  if (existsSync(paths.tasksDir)) await rename(paths.tasksDir, path.join(target, 'tasks'));
+  await mkdir(paths.tasksDir, { recursive: true });
+  return rel(root, target);
 }

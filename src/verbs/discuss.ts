@@ -1,6 +1,6 @@
 // discuss: opens or reopens the feature session and records decisions; one session per repository, never silently replaced.
 import { PivError } from '../errors.js';
-import { readSession, requireInitialized, withStateLock, writeSession } from '../store/index.js';
+import { archiveFeature, readSession, readTasks, requireInitialized, withStateLock, writeSession } from '../store/index.js';
 import { FEATURE_PATTERN, FORMAT_VERSION, type Decision, type Session } from '../store/schemas.js';
 import { resolve, type BaseOptions } from './context.js';
 
@@ -22,6 +22,8 @@ export interface DiscussResult {
   request: string;
   /** true when this call created the session. */
   opened: boolean;
+  /** Where the previous, finished feature was archived (when opening a new one replaced it). */
+  archived: string | null;
   phase: Session['phase'];
   decisions: { question: string; answer: string; rationale: string | null }[];
   open_questions: string[];
@@ -56,14 +58,23 @@ export async function discuss(opts: DiscussOptions): Promise<DiscussResult> {
   }
   const decisions = (opts.decide ?? []).map(parseDecision);
   return withStateLock(root, async () => {
-    const existing = await readSession(root);
-    if (existing && existing.feature !== opts.feature && existing.status !== 'completed') {
-      throw new PivError('conflict', `the session is open for feature ${existing.feature} (phase ${existing.phase})`, {
-        hint: `Finish it (piv validate) or continue it with \`piv discuss ${existing.feature}\`.`,
-        details: { feature: existing.feature },
-      });
+    let existing = await readSession(root);
+    let archived: string | null = null;
+    if (existing && existing.feature !== opts.feature) {
+      // A feature is finished when it has tasks and all are completed (derived, not a stored flag).
+      const tasks = await readTasks(root);
+      const finished = existing.status === 'completed' || (tasks.length > 0 && tasks.every((t) => t.status === 'completed'));
+      if (!finished) {
+        const open = tasks.filter((t) => t.status !== 'completed').length;
+        throw new PivError('conflict', `the session is open for feature ${existing.feature} (${open} of ${tasks.length} tasks not completed)`, {
+          hint: `Finish its tasks (piv status) or continue it with \`piv discuss ${existing.feature}\`; a feature whose tasks are all completed is archived when the next one opens.`,
+          details: { feature: existing.feature },
+        });
+      }
+      archived = await archiveFeature(root, existing.feature);
+      existing = null;
     }
-    const opened = !existing || existing.feature !== opts.feature;
+    const opened = !existing;
     const session: Session = opened
       ? {
           version: FORMAT_VERSION,
@@ -94,7 +105,7 @@ export async function discuss(opts: DiscussOptions): Promise<DiscussResult> {
     }
     session.decisions = list;
     await writeSession(root, session);
-    return summarize(session, opened);
+    return { ...summarize(session, opened), archived };
   });
 }
 
@@ -105,6 +116,7 @@ export function summarize(session: Session, opened = false): DiscussResult {
     title: session.title,
     request: session.request,
     opened,
+    archived: null,
     phase: session.phase,
     decisions: session.decisions.filter((d) => d.answer !== null).map((d) => ({ question: d.question, answer: d.answer!, rationale: d.rationale })),
     open_questions: session.decisions.filter((d) => d.answer === null).map((d) => d.question),

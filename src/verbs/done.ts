@@ -79,9 +79,14 @@ export async function done(opts: DoneOptions): Promise<DoneResult> {
     const task = await readTask(root, opts.id);
     assertHeldBy(task, agent); // the claim may have been taken back while verify ran
     if (!attempt.passed) {
-      const updated = recordFailedAttempt(task, agent, attempt, config.verify.max_attempts);
+      // Tokens spent on a failed attempt still count, for the task and the session.
+      const usage = await resolveUsage(root, task, opts);
+      const failed = recordFailedAttempt(task, agent, attempt, config.verify.max_attempts);
+      const updated = usage ? { ...failed, actual_tokens: (failed.actual_tokens ?? 0) + usage.tokens } : failed;
       await writeTask(root, updated);
-      return { id: task.id, agent, passed: false, status: updated.status, attempt, commit: null, message: null, committed_paths: [], left_uncommitted: [], usage: null };
+      const current = usage ? await readSession(root) : null;
+      if (current && usage) await writeSession(root, addUsage(current, usage.tokens, now, usage.transcript));
+      return { id: task.id, agent, passed: false, status: updated.status, attempt, commit: null, message: null, committed_paths: [], left_uncommitted: [], usage };
     }
 
     const paths = layout(root);
@@ -116,14 +121,16 @@ export async function done(opts: DoneOptions): Promise<DoneResult> {
 
 /**
  * The task's actual usage: `--tokens N` when given; else, for Claude Code (usageFrom 'claude', or $CLAUDECODE=1), the tokens its
- * transcript records since the task was claimed (input + cache creation + output). Null when unknown; never throws.
+ * transcript records since the claim or the last attempt (input + cache creation + output). Null when unknown; never throws.
  */
 async function resolveUsage(root: string, task: Task, opts: DoneOptions): Promise<DoneResult['usage']> {
   if (opts.tokens !== undefined) return { tokens: opts.tokens, source: 'flag', transcript: null };
   const wanted = opts.usageFrom ?? (process.env.CLAUDECODE === '1' ? 'claude' : 'none');
   if (wanted !== 'claude') return null;
   const { claudeUsageFor } = await import('../tokens/transcript.js');
-  const usage = await claudeUsageFor(root, task.started_at ? { since: task.started_at } : {});
+  // Since the last attempt (its tokens were recorded then), else since the claim.
+  const since = task.attempts.at(-1)?.at ?? task.started_at;
+  const usage = await claudeUsageFor(root, since ? { since } : {});
   if (!usage || usage.messages === 0) return null;
   return { tokens: usage.total_tokens, source: 'claude_transcript', transcript: usage.session_id };
 }

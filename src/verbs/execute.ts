@@ -2,12 +2,15 @@
 import { dependentsOf } from '../core/graph.js';
 import { explainStall, isLeaseExpired, nextTask, progress, type Stall } from '../core/scheduler.js';
 import { claim, release, renewLease } from '../core/transitions.js';
+import { PivError } from '../errors.js';
 import { readConfig, readSession, readTasks, requireInitialized, withStateLock, writeSession, writeTask } from '../store/index.js';
 import type { Session, Task } from '../store/schemas.js';
 import { defaultAgent, resolve, type BaseOptions } from './context.js';
 
 export interface ExecuteOptions extends BaseOptions {
   agent?: string;
+  /** Claim this task instead of the scheduler's choice (it must be ready, or already yours). */
+  task?: string;
 }
 
 /** Everything an agent needs to do one task in a fresh context. */
@@ -74,7 +77,7 @@ export function decisionsOf(session: Session | null): { question: string; answer
 }
 
 /**
- * Gives `agent` its task: the one it already holds (lease renewed), else the next ready task
+ * Gives `agent` its task: `task` when named (it must be ready or already held), else the one it already holds (lease renewed), else the next ready task
  * (priority, then critical path, then id), else an expired claim of another agent. Returns the brief, or why nothing is ready.
  * Throws `not_initialized` / `invalid_file` (exit 2); `lock_timeout` (exit 3).
  */
@@ -105,6 +108,16 @@ export async function execute(opts: ExecuteOptions = {}): Promise<ExecuteResult>
         stall: task ? null : explainStall(tasks),
       };
     };
+    if (opts.task !== undefined) {
+      const chosen = tasks.find((t) => t.id === opts.task);
+      if (!chosen) throw new PivError('not_found', `task ${opts.task} does not exist`, { hint: 'List tasks with `piv status`.' });
+      if (chosen.status === 'in_progress' && chosen.owner === agent) return finish('resumed', renewLease(chosen, agent, now, leaseMs));
+      const waiting = chosen.blocked_by.filter((d) => tasks.find((t) => t.id === d)?.status !== 'completed');
+      if (chosen.status === 'pending' && waiting.length) {
+        throw new PivError('invalid_transition', `${chosen.id} is not ready: it waits on ${waiting.join(', ')}`, { hint: 'Finish those first, or run `piv execute` to get a ready task.', details: { task: chosen.id, waiting_on: waiting } });
+      }
+      return finish('claimed', claim(chosen, agent, now, leaseMs));
+    }
     const held = tasks.find((t) => t.status === 'in_progress' && t.owner === agent);
     if (held) return finish('resumed', renewLease(held, agent, now, leaseMs));
     const next = nextTask(tasks);
