@@ -75,6 +75,15 @@ program
   );
 
 program
+  .command('prime')
+  .description('analyse the codebase (git, layout, languages, commands, key files) and write a brief within a token budget')
+  .option('--budget <tokens>', 'maximum size of the brief (default tokens.prime_budget)', int('--budget'))
+  .option('--no-write', 'print only; do not write .agents/context/prime.md and prime.json')
+  .action(async (o, cmd: Command) =>
+    run('prime', cmd, async (g) => (await import('./verbs/prime.js')).prime({ cwd: g.cwd, budget: o.budget, write: o.write }), async (r) => text((await import('./cli/render-prime.js')).renderPrime(r))),
+  );
+
+program
   .command('discuss')
   .description('open or reopen the feature session; record decisions and open questions')
   .argument('<feature>', 'feature slug, e.g. user-authentication')

@@ -114,3 +114,19 @@ export function taskCommitMessage(type: string, scope: string | null, name: stri
   const subject = `${type}${scope ? `(${scope})` : ''}: ${name}`;
   return `${subject}\n\n${body ? `${body}\n\n` : ''}${TASK_TRAILER}: ${id}\n`;
 }
+
+/**
+ * The current branch's upstream (e.g. `origin/main`) and how many commits HEAD is ahead of it and behind it
+ * (`git rev-list --left-right --count @{u}...HEAD`), or null when there is no upstream (none configured, detached HEAD,
+ * unborn branch, or the upstream ref is gone). Never throws.
+ */
+export async function upstreamStatus(root: string): Promise<{ name: string; ahead: number; behind: number } | null> {
+  try {
+    const name = (await git(root).raw(['rev-parse', '--abbrev-ref', '--symbolic-full-name', '@{u}'])).trim();
+    if (!name) return null;
+    const [behind, ahead] = (await git(root).raw(['rev-list', '--left-right', '--count', '@{u}...HEAD'])).trim().split(/\s+/).map(Number);
+    return { name, ahead: ahead ?? 0, behind: behind ?? 0 };
+  } catch {
+    return null;
+  }
+}

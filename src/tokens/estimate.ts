@@ -1,8 +1,10 @@
 // Task estimates: computed from a task's text and its files' current size with a real tokenizer; loaded only by the verbs that estimate.
-import { readFile, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../store/schemas.js';
 import { createCounter } from './count.js';
+import { listFiles } from './walk.js';
 
 /** What an estimate needs of a task. */
 export interface EstimateInput {
@@ -25,10 +27,12 @@ export interface Estimate {
 }
 
 const MAX_FILE_BYTES = 2 * 1024 * 1024;
+/** Beyond this many bytes of a task's files, the rest is estimated at 4 bytes a token instead of read. */
+const MAX_TASK_BYTES = 4 * 1024 * 1024;
 
 /**
- * Estimates each task's cost in tokens: its text and the current content of its existing files (a file that does not exist
- * yet counts 0; directories and globs are not expanded), times `tokens.calibration`, plus `tokens.task_overhead`.
+ * Estimates each task's cost in tokens: its text and the current content of its existing files — folders expanded honouring
+ * .gitignore, a path that does not exist yet counts 0, globs are not expanded — times `tokens.calibration`, plus `tokens.task_overhead`.
  * Uses one encoder for all tasks and frees it. Never throws for a missing or unreadable file.
  */
 export async function estimateTasks(root: string, tasks: readonly EstimateInput[], tokens: Config['tokens']): Promise<Estimate[]> {
@@ -39,15 +43,21 @@ export async function estimateTasks(root: string, tasks: readonly EstimateInput[
       const text = counter.count([t.name, t.action, t.done, t.verify ?? ''].join('\n'));
       let fileTokens = 0;
       let counted = 0;
-      for (const f of t.files) {
-        const file = path.resolve(root, f);
+      const present = t.files.filter((f) => existsSync(path.resolve(root, f))); // the others do not exist yet: the task creates them
+      const listed = present.length ? (await listFiles(root, present, { purpose: 'estimate tokens' }).catch(() => ({ files: [] }))).files : [];
+      let bytes = 0;
+      for (const f of listed) {
+        if (f.bytes > MAX_FILE_BYTES) continue;
+        bytes += f.bytes;
+        counted++;
+        if (bytes > MAX_TASK_BYTES) {
+          fileTokens += Math.ceil(f.bytes / 4);
+          continue;
+        }
         try {
-          const info = await stat(file);
-          if (!info.isFile() || info.size > MAX_FILE_BYTES) continue;
-          fileTokens += counter.count(await readFile(file, 'utf8'));
-          counted++;
+          fileTokens += counter.count(await readFile(path.join(root, f.path), 'utf8'));
         } catch {
-          // not there yet: the task creates it
+          // unreadable: not counted
         }
       }
       out.push({ id: t.id, tokens: Math.ceil((text + fileTokens) * tokens.calibration) + tokens.task_overhead, text_tokens: text, file_tokens: fileTokens, files_counted: counted });
