@@ -110,8 +110,11 @@ function applyDefinition(current: Task, p: PlanTask & { id: string }): Task {
   const fresh = fromPlan(p, current.created_at);
   const next: Task = { ...current };
   for (const key of DEFINITION_KEYS) (next as Record<string, unknown>)[key] = fresh[key];
-  // An estimate the plan leaves out keeps the one piv computed before.
-  if (p.estimated_tokens === undefined) next.estimated_tokens = current.estimated_tokens;
+  // An estimate the plan leaves out keeps the one piv computed before, unless the task changed (then piv computes it again).
+  if (p.estimated_tokens === undefined) {
+    next.estimated_tokens = current.estimated_tokens;
+    if (differs(current, next)) next.estimated_tokens = null;
+  }
   return next;
 }
 

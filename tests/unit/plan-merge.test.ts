@@ -47,3 +47,12 @@ describe('mergePlan', () => {
     expect(() => mergePlan([], plan([{ id: 'task-001', name: 'a', blocked_by: ['task-002'] }, { id: 'task-002', name: 'b', blocked_by: ['task-001'] }]), T0)).toThrow(/task-001 → task-002 → task-001/);
   });
 });
+
+describe('estimates on re-planning', () => {
+  it('keeps a computed estimate while the task is unchanged, drops it (to recompute) when the task changes', () => {
+    const existing = [task('task-001', { name: 'a', verify: null, estimated_tokens: 4321 })];
+    expect(mergePlan(existing, plan([{ id: 'task-001', name: 'a' }]), T0).tasks[0]!.estimated_tokens).toBe(4321);
+    expect(mergePlan(existing, plan([{ id: 'task-001', name: 'a', files: ['src'] }]), T0).tasks[0]!.estimated_tokens).toBeNull();
+    expect(mergePlan(existing, plan([{ id: 'task-001', name: 'a', estimated_tokens: 99 }]), T0).tasks[0]!.estimated_tokens).toBe(99);
+  });
+});
