@@ -5,6 +5,8 @@ import path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { PivError } from '../errors.js';
 import { AGENTS, commandFiles, type AgentCli } from '../integrations/commands.js';
+import { mergeClaudeSettings } from '../integrations/hooks.js';
+import { readFile } from 'node:fs/promises';
 import { detectToolchain, type Toolchain } from '../detect/toolchain.js';
 import { installSchemas, layout, rel, writeAgentsFile, writeConfigText } from '../store/index.js';
 import { resolve, type BaseOptions } from './context.js';
@@ -101,6 +103,24 @@ export async function init(opts: InitOptions = {}): Promise<InitResult> {
       await mkdir(path.dirname(file), { recursive: true });
       await writeFileAtomic(file, f.content);
       integrations.push(f.path);
+    }
+    if (agent === 'claude') {
+      const settings = path.join(root, '.claude', 'settings.json');
+      const before = existsSync(settings) ? await readFile(settings, 'utf8') : null;
+      let after: string;
+      try {
+        after = mergeClaudeSettings(before);
+      } catch (error) {
+        throw new PivError('invalid_file', `.claude/settings.json is not valid JSON: ${(error as Error).message}`, {
+          file: '.claude/settings.json',
+          hint: 'Fix the JSON (piv merges its hooks into it and never overwrites a file it cannot read), or pass --agents none.',
+        });
+      }
+      if (after !== before) {
+        await mkdir(path.dirname(settings), { recursive: true });
+        await writeFileAtomic(settings, after);
+        integrations.push('.claude/settings.json');
+      }
     }
   }
   return {
