@@ -39,7 +39,7 @@ export function renderInit(r: InitResult): string {
   return [
     r.created ? ok(`initialized piv in ${r.root}`) : ok(`piv already initialized in ${r.root}; config.yaml left as it is`),
     r.files.length ? dim(`wrote ${r.files.join(', ')}`) : '',
-    r.integrations.length ? dim(`slash commands: ${r.integrations.join(', ')}`) : '',
+    r.integrations.length ? dim(`agent integrations: ${r.integrations.join(', ')}`) : '',
     `ecosystems: ${r.toolchain.ecosystems.join(', ') || 'none detected'}`,
     `commands: test=${c.test ?? '-'}  lint=${c.lint ?? '-'}  typecheck=${c.typecheck ?? '-'}  coverage=${c.coverage ?? '-'}`,
     dim('Edit .agents/config.yaml to change them, then commit the set-up: git add .agents .claude && git commit -m "chore: set up piv"'),
