@@ -178,7 +178,8 @@ program
   .action(async (o, cmd: Command) =>
     run('validate', cmd, async (g) => (await import('./verbs/validate.js')).validate({ cwd: g.cwd, stages: o.stage, rerunVerify: o.rerunVerify, junit: o.junit, report: o.report }), async (r) => {
       const R = await render();
-      if (process.env.GITHUB_ACTIONS === 'true') for (const line of R.githubAnnotations(r)) process.stdout.write(line + '\n');
+      // Annotations are text for the runner; with --json, stdout carries only the JSON object.
+      if (process.env.GITHUB_ACTIONS === 'true' && !cmd.optsWithGlobals<Global>().json) for (const line of R.githubAnnotations(r)) process.stdout.write(line + '\n');
       return { text: R.renderValidate(r), exitCode: r.passed ? EXIT.ok : EXIT.gate, failure: r.passed ? undefined : { code: 'gate_failed', message: r.verdict } };
     }),
   );
@@ -227,13 +228,18 @@ for (const [op, description, needsReason] of [
   );
 }
 
+// Errors commander raises before a verb runs (unknown option, bad value): exit 2, and with --json still one JSON object.
+const wantsJson = process.argv.includes('--json');
+const verbName = process.argv.slice(2).find((a) => !a.startsWith('-')) ?? null;
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  if (error instanceof CommanderError) {
-    process.exitCode = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? EXIT.ok : EXIT.usage;
-  } else if (error instanceof PivError) {
-    process.stderr.write(`piv: ${error.message}\n`);
-    process.exitCode = error.exitCode;
+  const helpOrVersion = error instanceof CommanderError && ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code);
+  if (helpOrVersion) process.exitCode = EXIT.ok;
+  else if (error instanceof CommanderError || error instanceof PivError) {
+    const message = error instanceof PivError ? error.message : error.message.replace(/^error: /, '');
+    if (error instanceof PivError && !wantsJson) process.stderr.write(`piv: ${message}\n`);
+    if (wantsJson) process.stdout.write(JSON.stringify({ ok: false, verb: verbName, error: { code: 'usage', message, hint: 'Run piv --help for usage.' } }, null, 2) + '\n');
+    process.exitCode = EXIT.usage;
   } else throw error;
 }

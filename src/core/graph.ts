@@ -20,7 +20,7 @@ export type GraphProblem =
 
 /**
  * Every structural problem of a task list: duplicate ids, self-dependencies, references to missing ids, cycles.
- * Returns [] for a valid DAG. Each problem names the ids involved (a cycle in order: a → b → a).
+ * Returns [] for a valid DAG. Each problem names the ids involved (a cycle in blocked_by order: a → b → a, a is blocked by b).
  */
 export function checkGraph(tasks: readonly GraphTask[]): GraphProblem[] {
   const problems: GraphProblem[] = [];
@@ -37,7 +37,7 @@ export function checkGraph(tasks: readonly GraphTask[]): GraphProblem[] {
   for (const component of alg.findCycles(g)) {
     if (component.length === 1) continue; // a self-edge, reported above
     const cycle = orderCycle(g, component);
-    problems.push({ kind: 'cycle', ids: cycle.slice(0, -1), message: `dependency cycle: ${cycle.join(' → ')}` });
+    problems.push({ kind: 'cycle', ids: cycle.slice(0, -1), message: `dependency cycle: ${cycle.join(' → ')} (each is blocked by the next)` });
   }
   return problems;
 }
@@ -60,14 +60,14 @@ export function buildGraph(tasks: readonly GraphTask[]): Graph {
   return g;
 }
 
-/** Walks a strongly connected component to name one concrete cycle, starting at its smallest id; ends with the start id. */
+/** Walks a strongly connected component along blocked_by edges to name one concrete cycle, from its smallest id; ends with the start id. */
 function orderCycle(g: Graph, component: string[]): string[] {
   const inside = new Set(component);
   const start = [...component].sort(compareIdsPure)[0]!;
   const pathIds = [start];
   const onPath = new Set([start]);
   const visit = (node: string): boolean => {
-    for (const next of ((g.successors(node) as string[] | undefined) ?? []).sort(compareIdsPure)) {
+    for (const next of ((g.predecessors(node) as string[] | undefined) ?? []).sort(compareIdsPure)) {
       if (!inside.has(next)) continue;
       if (next === start) return true;
       if (onPath.has(next)) continue;

@@ -1,4 +1,6 @@
 // Git adapter: thin wrappers over git (via simple-git); a task commit contains exactly the paths it is given, whatever else is staged.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { PivError } from '../errors.js';
 
@@ -63,7 +65,11 @@ export async function changedPaths(root: string, pathspecs: string[] = []): Prom
  */
 export async function commitPaths(root: string, paths: string[], message: string): Promise<string> {
   if (paths.length === 0) throw new PivError('internal', 'commitPaths called with no paths');
-  await run(root, ['add', '--all', '--', ...paths]);
+  // `git add` refuses a path that is neither on disk nor in the index: a deletion already staged (git rm). Those need no add.
+  const missing = paths.filter((p) => !existsSync(path.join(root, p)));
+  const inIndex = missing.length ? new Set((await run(root, ['ls-files', '--cached', '-z', '--', ...missing])).split('\0').filter(Boolean)) : new Set<string>();
+  const toAdd = paths.filter((p) => !missing.includes(p) || inIndex.has(p));
+  if (toAdd.length) await run(root, ['add', '--all', '--', ...toAdd]);
   await run(root, ['commit', '--quiet', '--only', '-m', message, '--', ...paths]);
   return (await head(root))!;
 }

@@ -1,6 +1,7 @@
 // Lock: read-modify-write of piv state happens inside one cross-process lock, so two piv processes never lose each other's update.
 import { PivError } from '../errors.js';
-import { layout } from './layout.js';
+import { existsSync } from 'node:fs';
+import { layout, rel } from './layout.js';
 
 /** How long a waiter keeps retrying, in ms (about 30 s), and when a dead holder's lock counts as stale (ms). */
 const RETRIES = { retries: 150, factor: 1.15, minTimeout: 5, maxTimeout: 200 } as const;
@@ -13,6 +14,9 @@ const STALE_MS = 15_000;
  */
 export async function withStateLock<T>(root: string, fn: () => Promise<T>): Promise<T> {
   const paths = layout(root);
+  if (!existsSync(paths.config)) {
+    throw new PivError('not_initialized', `no piv state in ${root} (${rel(root, paths.config)} is missing)`, { hint: 'Run `piv init` in the repository first.' });
+  }
   let release: () => Promise<void>;
   try {
     const { default: lockfile } = await import('proper-lockfile'); // loaded only by verbs that write

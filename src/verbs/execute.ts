@@ -95,7 +95,9 @@ export async function execute(opts: ExecuteOptions = {}): Promise<ExecuteResult>
         const index = tasks.findIndex((t) => t.id === task.id);
         tasks[index] = task;
         await writeTask(root, task);
-        if (session && session.phase !== 'execute' && session.phase !== 'validate') await writeSession(root, { ...session, phase: 'execute', status: 'active', updated_at: now });
+        if (session && ((session.phase !== 'execute' && session.phase !== 'validate') || session.status !== 'active')) {
+          await writeSession(root, { ...session, phase: session.phase === 'validate' ? 'validate' : 'execute', status: 'active', updated_at: now });
+        }
       }
       const p = progress(tasks);
       return {

@@ -1,7 +1,8 @@
 // pause: a checkpoint in the session, then a WIP commit of everything uncommitted, so a fresh context loses nothing.
 import { featureTokens, nextTask, progress } from '../core/scheduler.js';
 import { changedPaths, commitPaths, head } from '../git/git.js';
-import { readTasks, requireSession, withStateLock, writeSession } from '../store/index.js';
+import { readFile } from 'node:fs/promises';
+import { layout, readTasks, requireSession, withStateLock, writeAgentsFile, writeSession } from '../store/index.js';
 import type { Checkpoint } from '../store/schemas.js';
 import { resolve, type BaseOptions } from './context.js';
 
@@ -21,7 +22,7 @@ export interface PauseResult {
 
 /**
  * Records a checkpoint (done/total, tokens used, in-progress tasks, next task, HEAD, note), marks the session paused, and commits
- * every uncommitted change as `wip: pause point for <feature>` unless `noCommit`. Throws `no_session` (exit 2), `git_failed` (exit 1).
+ * every uncommitted change, with the checkpoint, as `wip: pause point for <feature>` unless `noCommit` or the tree was clean. Throws `no_session` (exit 2), `git_failed` (exit 1).
  */
 export async function pause(opts: PauseOptions = {}): Promise<PauseResult> {
   const { root, now } = resolve(opts);
@@ -39,10 +40,12 @@ export async function pause(opts: PauseOptions = {}): Promise<PauseResult> {
       head: await head(root),
       note: opts.note ?? null,
     };
+    // Whether there is work to save is decided before the checkpoint itself changes session.yaml.
+    const dirty = opts.noCommit ? [] : await changedPaths(root);
+    const previous = await readFile(layout(root).session, 'utf8');
     await writeSession(root, { ...session, status: 'paused', updated_at: now, checkpoints: [...session.checkpoints, checkpoint] });
-    if (opts.noCommit) return { feature: session.feature, checkpoint, commit: null, committed_paths: [] };
+    if (dirty.length === 0) return { feature: session.feature, checkpoint, commit: null, committed_paths: [] };
     const changed = await changedPaths(root);
-    if (changed.length === 0) return { feature: session.feature, checkpoint, commit: null, committed_paths: [] };
     const body = [
       `Checkpoint: ${p.done}/${p.total} tasks done, ${checkpoint.tokens_used} tokens used.`,
       checkpoint.in_progress.length ? `In progress: ${checkpoint.in_progress.join(', ')}.` : null,
@@ -51,7 +54,13 @@ export async function pause(opts: PauseOptions = {}): Promise<PauseResult> {
     ]
       .filter(Boolean)
       .join('\n');
-    const commit = await commitPaths(root, changed, `wip: pause point for ${session.feature}\n\n${body}\n`);
+    let commit: string;
+    try {
+      commit = await commitPaths(root, changed, `wip: pause point for ${session.feature}\n\n${body}\n`);
+    } catch (error) {
+      await writeAgentsFile(root, 'state/session.yaml', previous); // a failed pause leaves no half-recorded checkpoint
+      throw error;
+    }
     return { feature: session.feature, checkpoint, commit, committed_paths: changed };
   });
 }

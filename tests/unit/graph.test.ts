@@ -20,8 +20,8 @@ describe('checkGraph', () => {
   it('names a cycle in order, starting at its smallest id', () => {
     const problems = checkGraph([task('task-001'), task('task-002', { blocked_by: ['task-003'] }), task('task-003', { blocked_by: ['task-004'] }), task('task-004', { blocked_by: ['task-002'] })]);
     expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatchObject({ kind: 'cycle', ids: ['task-002', 'task-004', 'task-003'] });
-    expect(problems[0]!.message).toBe('dependency cycle: task-002 → task-004 → task-003 → task-002');
+    expect(problems[0]).toMatchObject({ kind: 'cycle', ids: ['task-002', 'task-003', 'task-004'] });
+    expect(problems[0]!.message).toBe('dependency cycle: task-002 → task-003 → task-004 → task-002 (each is blocked by the next)');
   });
 
   it('reports self-dependencies, missing ids and duplicates with the ids involved', () => {
