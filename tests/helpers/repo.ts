@@ -1,9 +1,10 @@
 // Test helpers: real temporary git repositories and the real built CLI, run as a subprocess.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync, existsSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 
 export const BIN = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
 
@@ -22,6 +23,16 @@ export function tempRepo(opts: { git?: boolean } = {}): { dir: string; cleanup: 
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/**
+ * A copy of the repository `source` (work tree, .git and .agents/) in a new temporary directory: lets tests share one
+ * expensive fixture (init + discuss + plan…) without sharing state. Returns the copy and its cleanup.
+ */
+export function cloneRepo(source: string): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'piv-test-'));
+  cpSync(source, dir, { recursive: true });
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
 /** Runs git in `dir` and returns stdout (throws on failure). */
 export function git(dir: string, ...args: string[]): string {
   return execFileSync('git', args, { cwd: dir, encoding: 'utf8' });
@@ -35,23 +46,51 @@ export interface CliResult {
   json: any;
 }
 
-/** Runs the built `piv` binary in `dir` with `args`; `input` is piped to stdin. */
-export function piv(dir: string, args: string[], opts: { input?: string; env?: Record<string, string> } = {}): CliResult {
+function parseJson(args: string[], stdout: string): unknown {
+  if (!args.includes('--json')) return undefined;
+  try {
+    return JSON.parse(stdout);
+  } catch {
+    return undefined;
+  }
+}
+
+const pivEnv = (env?: Record<string, string>) => ({ ...process.env, NO_COLOR: '1', PIV_AGENT: '', GITHUB_ACTIONS: '', ...env });
+
+/**
+ * Runs the built `piv` binary in `dir` with `args`; `input` is piped to stdin.
+ * `timeoutMs` kills a run that hangs (code is then -1), so a test of a hang fails fast instead of waiting it out.
+ */
+export function piv(dir: string, args: string[], opts: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {}): CliResult {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     cwd: dir,
     input: opts.input ?? '',
     encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1', PIV_AGENT: '', ...opts.env },
+    env: pivEnv(opts.env),
+    ...(opts.timeoutMs ? { timeout: opts.timeoutMs, killSignal: 'SIGKILL' as const } : {}),
   });
-  let json: unknown = undefined;
-  if (args.includes('--json')) {
-    try {
-      json = JSON.parse(r.stdout);
-    } catch {
-      json = undefined;
-    }
-  }
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json };
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json: parseJson(args, r.stdout) };
+}
+
+/**
+ * Like `piv`, but asynchronous (child_process.spawn): several piv processes can run at the same time, and tests of a
+ * `describe.concurrent` overlap. `timeoutMs` kills a run that hangs (code is then -1).
+ */
+export function pivAsync(dir: string, args: string[], opts: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: pivEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : undefined;
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr, json: parseJson(args, stdout) });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
 }
 
 /** Writes files (path → content) under `dir`, creating folders. */
@@ -65,6 +104,44 @@ export function write(dir: string, files: Record<string, string>): void {
 
 export function read(dir: string, file: string): string {
   return readFileSync(path.join(dir, file), 'utf8');
+}
+
+/** Rewrites a file under `dir` with `edit` (throws if the edit changed nothing, so a stale pattern cannot pass silently). */
+export function edit(dir: string, file: string, change: (text: string) => string): void {
+  const before = read(dir, file);
+  const after = change(before);
+  if (after === before) throw new Error(`edit(${file}) changed nothing`);
+  writeFileSync(path.join(dir, file), after);
+}
+
+/** Sets `commands.<name>` in `.agents/config.yaml` (keeps the rest of the file). */
+export function setCommand(dir: string, name: 'test' | 'lint' | 'typecheck' | 'build' | 'coverage', command: string | null): void {
+  edit(dir, '.agents/config.yaml', (t) => t.replace(new RegExp(`^  ${name}: .*$`, 'm'), `  ${name}: ${command === null ? 'null' : JSON.stringify(command)}`));
+}
+
+/** `git add -A && git commit` in the test's own temp repository (a fixture step, not piv's work). */
+export function commitAll(dir: string, message = 'fixture'): string {
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-q', '--allow-empty', '-m', message);
+  return head(dir);
+}
+
+export function head(dir: string): string {
+  return git(dir, 'rev-parse', 'HEAD').trim();
+}
+
+export function commitCount(dir: string): number {
+  return Number(git(dir, 'rev-list', '--count', 'HEAD').trim());
+}
+
+/** Paths a commit touched (`git show --name-only`), sorted. */
+export function commitFiles(dir: string, rev = 'HEAD'): string[] {
+  return git(dir, 'show', '--name-only', '--no-renames', '--format=', rev).split('\n').filter(Boolean).sort();
+}
+
+/** `git status --porcelain` lines (untracked files included). */
+export function gitStatus(dir: string): string[] {
+  return git(dir, 'status', '--porcelain', '--untracked-files=all').split('\n').filter(Boolean);
 }
 
 export function exists(dir: string, file: string): boolean {
@@ -131,4 +208,28 @@ export function seedRepo(dir: string): void {
     const r = piv(dir, args, { input: args[0] === 'plan' ? SEED_PLAN : '' });
     if (r.code !== 0) throw new Error(`piv ${args.join(' ')} failed: ${r.stderr}`);
   }
+}
+
+/** The parsed YAML of `.agents/tasks/<id>.yaml`. */
+export function taskYaml(dir: string, id: string): Record<string, any> {
+  return parseYaml(read(dir, `.agents/tasks/${id}.yaml`)) as Record<string, any>;
+}
+
+/** The parsed YAML of `.agents/state/session.yaml`. */
+export function sessionYaml(dir: string): Record<string, any> {
+  return parseYaml(read(dir, '.agents/state/session.yaml')) as Record<string, any>;
+}
+
+/**
+ * Claims the next ready task for `agent` (`piv execute`), writes each of its declared files and completes it (`piv done`).
+ * Returns the task id. Throws when any step fails, so a broken fixture never passes for a test's subject.
+ */
+export async function completeNext(dir: string, agent = 'main'): Promise<string> {
+  const claimed = await pivAsync(dir, ['execute', '--agent', agent, '--json']);
+  const task = claimed.json?.result?.task;
+  if (claimed.code !== 0 || !task) throw new Error(`piv execute --agent ${agent} gave no task: ${claimed.stdout}${claimed.stderr}`);
+  write(dir, Object.fromEntries((task.files as string[]).map((f) => [f, `// ${task.id}: ${task.name}\n`])));
+  const done = await pivAsync(dir, ['done', task.id, '--agent', agent]);
+  if (done.code !== 0) throw new Error(`piv done ${task.id} failed (${done.code}): ${done.stdout}${done.stderr}`);
+  return task.id as string;
 }
