@@ -32,7 +32,9 @@ export function bar(ratio: number, width = 24): string {
   return `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}]`;
 }
 
-const table = (rows: string[][]) => markdownTable(rows, { alignDelimiters: true });
+// Column widths ignore colour codes, so coloured cells stay aligned.
+const visibleLength = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '').length;
+const table = (rows: string[][]) => markdownTable(rows, { alignDelimiters: true, stringLength: visibleLength });
 
 export function renderInit(r: InitResult): string {
   const c = r.toolchain.commands;
