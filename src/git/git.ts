@@ -115,9 +115,9 @@ export async function recentCommits(root: string, n: number): Promise<{ hash: st
     });
 }
 
-/** Builds a task commit message: `<type>(<scope>): <name>` + blank line + body + trailer. */
+/** Builds a task commit message: `<type>(<scope>): <name>` (no scope when it is empty or repeats the type) + body + trailer. */
 export function taskCommitMessage(type: string, scope: string | null, name: string, id: string, body?: string): string {
-  const subject = `${type}${scope ? `(${scope})` : ''}: ${name}`;
+  const subject = `${type}${scope && scope !== type ? `(${scope})` : ''}: ${name}`;
   return `${subject}\n\n${body ? `${body}\n\n` : ''}${TASK_TRAILER}: ${id}\n`;
 }
 
