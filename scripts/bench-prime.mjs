@@ -8,26 +8,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { prime } from '../dist/verbs/prime.js';
+import { numberArg, seeded } from './lib/random.mjs';
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? Number(process.argv[i + 1]) : fallback;
-};
+const arg = numberArg;
 const FILES = Math.max(10, arg('files', 20_000));
 const RUNS = Math.max(1, arg('runs', 3));
 const SELF = fileURLToPath(new URL('..', import.meta.url));
 
-// Deterministic PRNG (mulberry32), so every run benchmarks the same tree.
-let seed = 0x9e1e5eed;
-const rand = () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
-const pick = (list) => list[Math.floor(rand() * list.length)];
-const int = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1));
+// Deterministic randomness, so every run benchmarks the same input.
+const { rand, pick, int } = seeded(0x9e1e5eed);
 /** Log-normal-ish size: most files 0.5–8 KB, a long tail to ~150 KB. */
 const size = () => Math.min(150_000, Math.round(Math.exp(6.5 + rand() * 2.2 + (rand() < 0.03 ? 2.5 : 0))));
 

@@ -6,25 +6,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { countPaths, countTokens } from '../dist/tokens/count.js';
+import { numberArg, seeded } from './lib/random.mjs';
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? Number(process.argv[i + 1]) : fallback;
-};
+const arg = numberArg;
 const TARGET_BYTES = Math.round(arg('mb', 5) * 1024 * 1024);
 const RUNS = Math.max(1, arg('runs', 3));
 
-// Deterministic PRNG (mulberry32), so every run benchmarks the same text.
-let seed = 0x5eed1234;
-const rand = () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
-const pick = (list) => list[Math.floor(rand() * list.length)];
-const int = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1));
+// Deterministic randomness, so every run benchmarks the same input.
+const { rand, pick, int } = seeded(0x5eed1234);
 
 const WORDS = (
   'task graph state machine agent verify claim release plan prime implement validate session token budget context ' +

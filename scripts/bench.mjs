@@ -61,7 +61,7 @@ try {
 for (const script of ['bench-prime.mjs', 'bench-tokens.mjs']) {
   const file = path.join(here, script);
   if (!existsSync(file)) continue;
-  const args = quick ? (script === 'bench-tokens.mjs' ? ['--mb', '1', '--runs', '1'] : ['--quick']) : [];
+  const args = quick ? (script === 'bench-tokens.mjs' ? ['--mb', '1', '--runs', '1'] : ['--files', '2000', '--runs', '1']) : [];
   const r = spawnSync(process.execPath, [file, ...args], { stdio: 'inherit' });
   if (r.status !== 0) process.exitCode = 1;
 }
