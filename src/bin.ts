@@ -92,8 +92,9 @@ program
   .option('--decide <question=answer>', 'record a decision (repeatable)', collect)
   .option('--question <text>', 'record an open question (repeatable)', collect)
   .option('--rationale <text>', 'why (attached to the decisions of this call)')
+  .option('--force', 'open this feature even though the current one is unfinished (it is archived as it is)')
   .action(async (feature: string, o, cmd: Command) =>
-    run('discuss', cmd, async (g) => (await import('./verbs/discuss.js')).discuss({ cwd: g.cwd, feature, title: o.title, request: o.request, decide: o.decide, question: o.question, rationale: o.rationale }), async (r) =>
+    run('discuss', cmd, async (g) => (await import('./verbs/discuss.js')).discuss({ cwd: g.cwd, feature, title: o.title, request: o.request, decide: o.decide, question: o.question, rationale: o.rationale, force: o.force }), async (r) =>
       text((await render()).renderDiscuss(r)),
     ),
   );
@@ -220,8 +221,9 @@ for (const [op, description, needsReason] of [
     .command(op)
     .description(description)
     .argument('<id>', 'task id')
-    .option('--agent <id>', 'agent id (default $PIV_AGENT or main)')
-    .option(needsReason ? '--reason <text>' : '--reason [text]', 'why');
+    .option('--agent <id>', 'agent id (default $PIV_AGENT or main)');
+  if (needsReason) c.requiredOption('--reason <text>', 'why (required)');
+  else c.option('--reason <text>', 'why');
   if (op === 'release') c.option('--force', "release another agent's claim");
   c.action(async (id: string, o, cmd: Command) =>
     run(op, cmd, async (g) => (await import('./verbs/task-ops.js')).taskOp({ cwd: g.cwd, op, id, agent: o.agent, reason: o.reason, force: o.force }), async (r) => text((await render()).renderTaskOp(r))),
@@ -230,7 +232,7 @@ for (const [op, description, needsReason] of [
 
 // Errors commander raises before a verb runs (unknown option, bad value): exit 2, and with --json still one JSON object.
 const wantsJson = process.argv.includes('--json');
-const verbName = process.argv.slice(2).find((a) => !a.startsWith('-')) ?? null;
+const verbName = process.argv.slice(2).find((a) => program.commands.some((c) => c.name() === a)) ?? null;
 try {
   await program.parseAsync(process.argv);
 } catch (error) {

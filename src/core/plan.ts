@@ -20,7 +20,8 @@ const DEFINITION_KEYS = ['name', 'priority', 'phase', 'commit_type', 'blocked_by
 
 /**
  * Merges `plan` into `existing` tasks at time `now` (ISO).
- * - A plan task without id gets the next free number in plan order (task-001 for the first task of a fresh plan).
+ * - A plan task without id takes the id of the one existing task with the same name, else the next free number in plan order
+ *   (task-001 for the first task of a fresh plan).
  * - Pending tasks are updated to the plan's definition; other statuses are kept as they are.
  * - Pending tasks missing from the plan are dropped, unless a remaining task depends on them (error).
  * - The merged graph must be a valid DAG.
@@ -37,7 +38,17 @@ export function mergePlan(existing: readonly Task[], plan: Plan, now: string): P
     });
   }
   let next = Math.max(0, ...existing.map((t) => taskNumber(t.id)), ...explicit.map(taskNumber)) + 1;
-  const planned = plan.tasks.map((t) => ({ ...t, id: t.id ?? formatTaskId(next++) }));
+  // A task without id is the existing task of the same name, if exactly one has it (re-running an id-less plan updates it).
+  const taken = new Set(explicit);
+  const byName = (name: string) => {
+    const matches = existing.filter((t) => t.name === name && !taken.has(t.id));
+    return matches.length === 1 ? matches[0]!.id : undefined;
+  };
+  const planned = plan.tasks.map((t) => {
+    const id = t.id ?? byName(t.name) ?? formatTaskId(next++);
+    taken.add(id);
+    return { ...t, id };
+  });
 
   const out = new Map<string, Task>();
   const result: Omit<PlanMerge, 'tasks'> = { created: [], updated: [], unchanged: [], kept: [], dropped: [] };

@@ -42,12 +42,14 @@ function leaseEnd(now: string, leaseMs: number): string {
 
 /**
  * Records a failed verify run on a task `agent` holds. The task stays in_progress, or becomes `failed`
- * when maxAttempts > 0 failed runs have accumulated.
+ * when maxAttempts > 0 failed runs have accumulated in the current round (since the last retry or reopen).
  */
 export function recordFailedAttempt(task: Task, agent: string, attempt: Attempt, maxAttempts: number): Task {
   assertHeldBy(task, agent);
   const attempts = [...task.attempts, attempt];
-  const failures = attempts.filter((a) => !a.passed).length;
+  // Count the failures of the current round: since the last retry or reopen (its note marks the start).
+  const roundStart = [...task.notes].reverse().find((n) => n.text.startsWith('retried by') || n.text.startsWith('reopened:'))?.at;
+  const failures = attempts.filter((a) => !a.passed && (roundStart === undefined || a.at >= roundStart)).length;
   if (maxAttempts > 0 && failures >= maxAttempts) {
     return { ...task, attempts, status: 'failed', lease_expires_at: null, notes: [...task.notes, note(attempt.at, `failed: verify did not pass after ${failures} attempts`)] };
   }
@@ -62,7 +64,7 @@ export function complete(task: Task, agent: string, attempt: Attempt, now: strin
   return { ...task, status: 'completed', completed_at: now, lease_expires_at: null, attempts: [...task.attempts, attempt], actual_tokens: actual };
 }
 
-/** in_progress → pending: `agent` gives the claim back (or, with force, anyone takes back a stale one). */
+/** in_progress → pending: `agent` gives the claim back; with force, anyone takes back anyone's claim (resume and execute use it for expired leases). */
 export function release(task: Task, agent: string, now: string, reason: string, force = false): Task {
   if (!force) assertHeldBy(task, agent);
   else if (task.status !== 'in_progress') throw new PivError('invalid_transition', `${task.id} is ${task.status}, not in_progress`);

@@ -6,9 +6,22 @@ import { PivError } from '../errors.js';
 
 /** The trailer that ties a commit to a task (`Piv-Task: task-001`). */
 export const TASK_TRAILER = 'Piv-Task';
+/** The trailer naming the feature, so task ids reused by a later feature never match an earlier feature's commits. */
+export const FEATURE_TRAILER = 'Piv-Feature';
 
 function git(root: string): SimpleGit {
-  return simpleGit({ baseDir: root, trimmed: false });
+  return simpleGit({
+    baseDir: root,
+    trimmed: false,
+    // simple-git only fails a command that exits non-zero AND writes to stderr; a hook that rejects a commit silently
+    // must fail too, so any non-zero exit is an error.
+    errors(error, result) {
+      if (error) return error;
+      if (result.exitCode === 0) return undefined;
+      const output = Buffer.concat([...result.stdErr, ...result.stdOut]).toString('utf8').trim();
+      return Buffer.from(output || `git exited with code ${result.exitCode}`);
+    },
+  });
 }
 
 async function run(root: string, args: string[]): Promise<string> {
@@ -69,9 +82,18 @@ export async function commitPaths(root: string, paths: string[], message: string
   const missing = paths.filter((p) => !existsSync(path.join(root, p)));
   const inIndex = missing.length ? new Set((await run(root, ['ls-files', '--cached', '-z', '--', ...missing])).split('\0').filter(Boolean)) : new Set<string>();
   const toAdd = paths.filter((p) => !missing.includes(p) || inIndex.has(p));
-  if (toAdd.length) await run(root, ['add', '--all', '--', ...toAdd]);
-  await run(root, ['commit', '--quiet', '--only', '-m', message, '--', ...paths]);
-  return (await head(root))!;
+  const before = await head(root);
+  try {
+    if (toAdd.length) await run(root, ['add', '--all', '--', ...toAdd]);
+    await run(root, ['commit', '--quiet', '--only', '-m', message, '--', ...paths]);
+  } catch (error) {
+    // Leave the index as it was: nothing of a refused commit stays staged.
+    if (before) await git(root).raw(['reset', '--quiet', before, '--', ...toAdd]).catch(() => undefined);
+    throw error;
+  }
+  const after = await head(root);
+  if (!after || after === before) throw new PivError('git_failed', 'git commit made no commit', { hint: 'A hook may have rejected it; run git commit by hand to see why.' });
+  return after;
 }
 
 /** A commit that carries a Piv-Task trailer. */
@@ -83,16 +105,18 @@ export interface TaskCommit {
 }
 
 /**
- * Every commit reachable from HEAD that carries a `Piv-Task:` trailer, by task id (newest first).
+ * Every commit reachable from HEAD that carries a `Piv-Task:` trailer, by task id (newest first). With `feature`, a commit
+ * whose `Piv-Feature:` trailer names another feature is left out (commits without that trailer still count).
  * This is how piv finds a task's commit: derived from history, never stored. Empty in a repository without commits.
  */
-export async function taskCommits(root: string): Promise<Map<string, TaskCommit[]>> {
+export async function taskCommits(root: string, feature?: string | null): Promise<Map<string, TaskCommit[]>> {
   const map = new Map<string, TaskCommit[]>();
   if (!(await head(root))) return map;
-  const out = await run(root, ['log', `--format=%H%x1f%s%x1f%cI%x1f%(trailers:key=${TASK_TRAILER},valueonly,separator=%x2c)%x1e`, 'HEAD']);
+  const out = await run(root, ['log', `--format=%H%x1f%s%x1f%cI%x1f%(trailers:key=${TASK_TRAILER},valueonly,separator=%x2c)%x1f%(trailers:key=${FEATURE_TRAILER},valueonly,separator=%x2c)%x1e`, 'HEAD']);
   for (const record of out.split('\x1e')) {
-    const [hash, subject, date, trailers] = record.trim().split('\x1f');
+    const [hash, subject, date, trailers, features] = record.trim().split('\x1f');
     if (!hash || !trailers) continue;
+    if (feature && features && !features.split(',').map((f) => f.trim()).includes(feature)) continue;
     for (const id of trailers.split(',').map((s) => s.trim()).filter(Boolean)) {
       const list = map.get(id) ?? [];
       list.push({ hash, subject: subject ?? '', date: date ?? '' });
@@ -115,10 +139,13 @@ export async function recentCommits(root: string, n: number): Promise<{ hash: st
     });
 }
 
-/** Builds a task commit message: `<type>(<scope>): <name>` (no scope when it is empty or repeats the type) + body + trailer. */
-export function taskCommitMessage(type: string, scope: string | null, name: string, id: string, body?: string): string {
+/**
+ * Builds a task commit message: `<type>(<scope>): <name>` (no scope when it is empty or repeats the type), the body,
+ * then the trailers `Piv-Task: <id>` and, when a feature is open, `Piv-Feature: <feature>`.
+ */
+export function taskCommitMessage(type: string, scope: string | null, name: string, id: string, body?: string, feature?: string | null): string {
   const subject = `${type}${scope && scope !== type ? `(${scope})` : ''}: ${name}`;
-  return `${subject}\n\n${body ? `${body}\n\n` : ''}${TASK_TRAILER}: ${id}\n`;
+  return `${subject}\n\n${body ? `${body}\n\n` : ''}${TASK_TRAILER}: ${id}\n${feature ? `${FEATURE_TRAILER}: ${feature}\n` : ''}`;
 }
 
 /**

@@ -4,7 +4,7 @@ import { copyFile, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PivError } from '../errors.js';
-import { layout, rel, type Layout } from './layout.js';
+import { layout, rel, requireInitialized } from './layout.js';
 import { parseYaml, renderYaml } from './yaml.js';
 
 /** Atomic write (temp file + fsync + rename, by write-file-atomic), loaded only by verbs that write. */
@@ -15,7 +15,7 @@ async function writeFileAtomic(file: string, data: string): Promise<void> {
 import { ConfigSchema, SessionSchema, TaskSchema, type Config, type SchemaName, type Session, type Task } from './schemas.js';
 
 export { withStateLock } from './lock.js';
-export { findRepoRoot, layout, rel } from './layout.js';
+export { findRepoRoot, layout, rel, requireInitialized } from './layout.js';
 import { compareIdsPure as compareIds } from '../core/ids.js';
 
 /** Where piv's own JSON Schemas live (the package's schemas/ folder). */
@@ -34,17 +34,6 @@ async function readText(file: string): Promise<string | null> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
   }
-}
-
-/** Throws PivError `not_initialized` (exit 2) unless `.agents/config.yaml` exists. */
-export function requireInitialized(root: string): Layout {
-  const paths = layout(root);
-  if (!existsSync(paths.config)) {
-    throw new PivError('not_initialized', `no piv state in ${root} (${rel(root, paths.config)} is missing)`, {
-      hint: 'Run `piv init` in the repository first.',
-    });
-  }
-  return paths;
 }
 
 /** Reads and validates `.agents/config.yaml` (defaults applied). Throws `not_initialized` or `invalid_file` (exit 2). */
@@ -170,7 +159,12 @@ export async function installSchemas(root: string): Promise<string[]> {
   return names.map((n) => rel(root, path.join(paths.schemasDir, `${n}.schema.json`)));
 }
 
-/** Writes any text file under `.agents/` atomically (reports, the prime brief, .gitignore). */
+/** The text of a file under `.agents/` (path relative to it), or null when it does not exist. */
+export async function readAgentsFile(root: string, relativePath: string): Promise<string | null> {
+  return readText(path.join(layout(root).agents, relativePath));
+}
+
+/** Writes any text file under `.agents/` atomically (reports, the prime brief, .gitignore, a restored file). */
 export async function writeAgentsFile(root: string, relativePath: string, text: string): Promise<string> {
   const file = path.join(layout(root).agents, relativePath);
   await mkdir(path.dirname(file), { recursive: true });

@@ -46,3 +46,14 @@ export function findRepoRoot(cwd: string): string {
 export function rel(root: string, file: string): string {
   return path.relative(root, file).split(path.sep).join('/');
 }
+
+/** The layout of an initialized repository. Throws PivError `not_initialized` (exit 2) unless `.agents/config.yaml` exists. */
+export function requireInitialized(root: string): Layout {
+  const paths = layout(root);
+  if (!existsSync(paths.config)) {
+    throw new PivError('not_initialized', `no piv state in ${root} (${rel(root, paths.config)} is missing)`, {
+      hint: 'Run `piv init` in the repository first.',
+    });
+  }
+  return paths;
+}

@@ -8,6 +8,11 @@ const isoTime = z.iso.datetime({ offset: true });
 const nullableString = z.string().nullable();
 
 export const TASK_ID_PATTERN = /^task-\d{3,}$/;
+/** A path inside the repository, relative to its root: not absolute, no `..` segment. */
+const repoPath = z
+  .string()
+  .min(1)
+  .refine((p) => !p.startsWith('/') && !/^[A-Za-z]:[\\/]/.test(p) && !p.split(/[\\/]/).includes('..'), 'a path relative to the repository root, without ..');
 export const taskId = z.string().regex(TASK_ID_PATTERN, 'a task id looks like task-001');
 export const FEATURE_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 
@@ -50,7 +55,7 @@ export const TaskSchema = z.strictObject({
   /** Conventional-commit type of the task's commit. */
   commit_type: z.string().regex(/^[a-z]+$/).default('feat'),
   action: z.string().default(''),
-  files: z.array(z.string().min(1)).default([]),
+  files: z.array(repoPath).default([]),
   /** Shell command; exit code 0 means the task is done. null: completing needs --no-verify. */
   verify: nullableString.default(null),
   done: z.string().default(''),
@@ -202,7 +207,7 @@ export const PlanTaskSchema = z.strictObject({
   phase: z.string().regex(/^[A-Za-z0-9_./-]+$/, 'a phase is one word such as models or api').nullable().optional(),
   commit_type: z.string().regex(/^[a-z]+$/).optional(),
   blocked_by: z.array(taskId).default([]),
-  files: z.array(z.string().min(1)).default([]),
+  files: z.array(repoPath).default([]),
   action: z.string().default(''),
   verify: nullableString.optional(),
   done: z.string().default(''),

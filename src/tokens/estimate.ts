@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../store/schemas.js';
-import { createCounter } from './count.js';
+import { calibrate, createCounter } from './count.js';
 import { listFiles } from './walk.js';
 
 /** What an estimate needs of a task. */
@@ -60,7 +60,7 @@ export async function estimateTasks(root: string, tasks: readonly EstimateInput[
           // unreadable: not counted
         }
       }
-      out.push({ id: t.id, tokens: Math.ceil((text + fileTokens) * tokens.calibration) + tokens.task_overhead, text_tokens: text, file_tokens: fileTokens, files_counted: counted });
+      out.push({ id: t.id, tokens: calibrate(text + fileTokens, tokens.calibration) + tokens.task_overhead, text_tokens: text, file_tokens: fileTokens, files_counted: counted });
     }
     return out;
   } finally {

@@ -14,6 +14,8 @@ export interface DiscussOptions extends BaseOptions {
   question?: string[];
   /** Rationale attached to every decision of this call. */
   rationale?: string;
+  /** Open `feature` even though the current feature is unfinished: the current one is archived as it is. */
+  force?: boolean;
 }
 
 export interface DiscussResult {
@@ -64,10 +66,11 @@ export async function discuss(opts: DiscussOptions): Promise<DiscussResult> {
       // A feature is finished when it has tasks and all are completed (derived, not a stored flag).
       const tasks = await readTasks(root);
       const finished = existing.status === 'completed' || (tasks.length > 0 && tasks.every((t) => t.status === 'completed'));
-      if (!finished) {
+      if (!finished && !opts.force) {
         const open = tasks.filter((t) => t.status !== 'completed').length;
-        throw new PivError('conflict', `the session is open for feature ${existing.feature} (${open} of ${tasks.length} tasks not completed)`, {
-          hint: `Finish its tasks (piv status) or continue it with \`piv discuss ${existing.feature}\`; a feature whose tasks are all completed is archived when the next one opens.`,
+        const state = tasks.length === 0 ? 'it has no tasks yet' : `${open} of ${tasks.length} tasks not completed`;
+        throw new PivError('conflict', `the session is open for feature ${existing.feature} (${state})`, {
+          hint: `Finish it (piv status), continue it with \`piv discuss ${existing.feature}\`, or archive it unfinished with \`piv discuss ${opts.feature} --force\`.`,
           details: { feature: existing.feature },
         });
       }

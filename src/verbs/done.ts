@@ -1,12 +1,10 @@
 // done: verify, then one commit holding the task's changes and its YAML; a failing verify records the attempt and commits nothing.
-import { readFile } from 'node:fs/promises';
-import writeFileAtomic from 'write-file-atomic';
 import { complete, assertHeldBy, recordFailedAttempt } from '../core/transitions.js';
 import { PivError } from '../errors.js';
 import { runCommand } from '../exec/run.js';
 import { changedPaths, commitPaths, taskCommitMessage } from '../git/git.js';
 import { AGENTS_DIR, layout, rel } from '../store/layout.js';
-import { readConfig, readSession, readTask, withStateLock, writeSession, writeTask } from '../store/index.js';
+import { readAgentsFile, readConfig, readSession, readTask, withStateLock, writeAgentsFile, writeSession, writeTask } from '../store/index.js';
 import type { Attempt, Session, Task } from '../store/schemas.js';
 import { defaultAgent, resolve, type BaseOptions } from './context.js';
 
@@ -45,7 +43,7 @@ export interface DoneResult {
  * commits the task's changed files, its YAML and changed piv state in ONE commit `<type>(<phase>): <name>` with trailer `Piv-Task: <id>`.
  * On verify failure: the attempt is recorded, the task stays claimed (or becomes failed at max_attempts), nothing is committed.
  * Throws `invalid_transition` (exit 2) / `conflict` (exit 3) when the agent does not hold the task, `usage` (exit 2) for a task
- * without verify and no --no-verify, `git_failed` (exit 1) when git refuses the commit (the task file is restored first).
+ * without verify and no --no-verify, `git_failed` (exit 1) when git refuses the commit (task and session files restored, index untouched).
  */
 export async function done(opts: DoneOptions): Promise<DoneResult> {
   const { root, now } = resolve(opts);
@@ -90,32 +88,38 @@ export async function done(opts: DoneOptions): Promise<DoneResult> {
     }
 
     const paths = layout(root);
-    const taskFile = paths.task(task.id);
-    const previousTask = await readFile(taskFile, 'utf8');
-    const session = await readSession(root);
-    const previousSession = session ? await readFile(paths.session, 'utf8') : null;
-    const usage = await resolveUsage(root, task, opts);
-    const completed = complete(task, agent, attempt, now, usage?.tokens);
-    await writeTask(root, completed);
-    if (session && usage) await writeSession(root, addUsage(session, usage.tokens, now, usage.transcript));
-
-    const taskRel = rel(root, taskFile);
+    const taskRel = rel(root, paths.task(task.id));
+    const sessionRel = rel(root, paths.session);
+    // Decide what the commit takes before writing anything, so a git error here leaves the task as it was.
     const changed = await changedPaths(root);
     const declared = task.files.length && !opts.all ? new Set(await changedPaths(root, task.files)) : null;
     const otherTask = (p: string) => p.startsWith(`${AGENTS_DIR}/tasks/`) && p !== taskRel;
-    const include = changed.filter((p) => p === taskRel || (!otherTask(p) && (p.startsWith(`${AGENTS_DIR}/`) || declared === null || declared.has(p))));
+    const include = new Set(changed.filter((p) => !otherTask(p) && (p.startsWith(`${AGENTS_DIR}/`) || declared === null || declared.has(p))));
+
+    const previousTask = await readAgentsFile(root, `tasks/${task.id}.yaml`);
+    const session = await readSession(root);
+    const previousSession = session ? await readAgentsFile(root, 'state/session.yaml') : null;
+    const usage = await resolveUsage(root, task, opts);
+    const completed = complete(task, agent, attempt, now, usage?.tokens);
     const body = attempt.skipped ? 'Completed with --no-verify.' : `Verified: ${task.verify} (exit 0, ${attempt.duration_ms} ms)`;
-    const message = taskCommitMessage(task.commit_type, task.phase, task.name, task.id, body);
+    const message = taskCommitMessage(task.commit_type, task.phase, task.name, task.id, body, session?.feature);
     let commit: string;
     try {
-      commit = await commitPaths(root, include, message);
+      await writeTask(root, completed);
+      include.add(taskRel);
+      if (session && usage) {
+        await writeSession(root, addUsage(session, usage.tokens, now, usage.transcript));
+        include.add(sessionRel);
+      }
+      commit = await commitPaths(root, [...include].sort(), message);
     } catch (error) {
-      await writeFileAtomic(taskFile, previousTask);
-      if (previousSession !== null) await writeFileAtomic(paths.session, previousSession);
+      // Nothing committed: the task is back to what it was (claimed), so `piv done` can simply run again.
+      if (previousTask !== null) await writeAgentsFile(root, `tasks/${task.id}.yaml`, previousTask);
+      if (previousSession !== null) await writeAgentsFile(root, 'state/session.yaml', previousSession);
       throw error;
     }
-    const left = changed.filter((p) => !include.includes(p) && !otherTask(p));
-    return { id: task.id, agent, passed: true, status: completed.status, attempt, commit, message: message.split('\n')[0]!, committed_paths: include, left_uncommitted: left, usage };
+    const left = changed.filter((p) => !include.has(p));
+    return { id: task.id, agent, passed: true, status: completed.status, attempt, commit, message: message.split('\n')[0]!, committed_paths: [...include].sort(), left_uncommitted: left, usage };
   });
 }
 

@@ -1,8 +1,7 @@
 // pause: a checkpoint in the session, then a WIP commit of everything uncommitted, so a fresh context loses nothing.
 import { featureTokens, nextTask, progress } from '../core/scheduler.js';
 import { changedPaths, commitPaths, head } from '../git/git.js';
-import { readFile } from 'node:fs/promises';
-import { layout, readTasks, requireSession, withStateLock, writeAgentsFile, writeSession } from '../store/index.js';
+import { readAgentsFile, readTasks, requireSession, withStateLock, writeAgentsFile, writeSession } from '../store/index.js';
 import type { Checkpoint } from '../store/schemas.js';
 import { resolve, type BaseOptions } from './context.js';
 
@@ -42,7 +41,7 @@ export async function pause(opts: PauseOptions = {}): Promise<PauseResult> {
     };
     // Whether there is work to save is decided before the checkpoint itself changes session.yaml.
     const dirty = opts.noCommit ? [] : await changedPaths(root);
-    const previous = await readFile(layout(root).session, 'utf8');
+    const previous = (await readAgentsFile(root, 'state/session.yaml'))!;
     await writeSession(root, { ...session, status: 'paused', updated_at: now, checkpoints: [...session.checkpoints, checkpoint] });
     if (dirty.length === 0) return { feature: session.feature, checkpoint, commit: null, committed_paths: [] };
     const changed = await changedPaths(root);

@@ -59,7 +59,8 @@ export interface PlanResult {
 /**
  * Reads a plan (`file`, or `text`), merges it into the existing tasks (core/plan mergePlan rules), computes missing estimates
  * with the tokenizer, writes the task files and moves the session to phase `plan`. Without `file`/`text`, shows the current plan.
- * Throws `invalid_plan`/`invalid_graph` (exit 2) naming the file, line, field or ids; `no_session` (exit 2); on error nothing is written.
+ * Throws `invalid_plan`/`invalid_graph` (exit 2) naming the file, line, field or ids; `no_session` (exit 2); on those errors nothing is
+ * written. With `commit`, a refused commit (`git_failed`, exit 1) leaves the written plan in place, uncommitted.
  */
 export async function plan(opts: PlanOptions): Promise<PlanResult> {
   const { root, now } = resolve(opts);
@@ -73,24 +74,26 @@ export async function plan(opts: PlanOptions): Promise<PlanResult> {
     label = path.relative(root, file) || opts.file;
     try {
       text = await readFile(file, 'utf8');
-    } catch {
-      throw new PivError('usage', `cannot read the plan ${opts.file}`, { file: opts.file, hint: 'Pass the path of a YAML or JSON plan, or - for stdin.' });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+      throw new PivError('usage', `cannot read the plan ${opts.file} (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a folder' : code})`, { file: opts.file, hint: 'Pass the path of a YAML or JSON plan, or - for stdin.' });
     }
   }
   if (text === undefined) {
     const tasks = await readTasks(root);
     return summarize(session.feature, tasks, config, { written: false, commit: null, created: [], updated: [], unchanged: tasks.map((t) => t.id), kept: [], dropped: [] }, new Set());
   }
-  const open = session.decisions.filter((d) => d.answer === null).map((d) => d.question);
-  if (open.length && !opts.force) {
-    throw new PivError('usage', `the session has ${open.length} open question${open.length > 1 ? 's' : ''}: ${open.map((q) => JSON.stringify(q)).join(', ')}`, {
-      hint: 'Answer them with `piv discuss <feature> --decide "QUESTION=ANSWER"`, or plan anyway with --force.',
-      details: { open_questions: open },
-    });
-  }
   const input = parseYaml(text, PlanSchema, { file: label, kind: 'plan' }, 'invalid_plan');
 
   return withStateLock(root, async () => {
+    const session = await requireSession(root); // read again under the lock: another agent may have changed it
+    const open = session.decisions.filter((d) => d.answer === null).map((d) => d.question);
+    if (open.length && !opts.force) {
+      throw new PivError('usage', `the session has ${open.length} open question${open.length > 1 ? 's' : ''}: ${open.map((q) => JSON.stringify(q)).join(', ')}`, {
+        hint: 'Answer them with `piv discuss <feature> --decide "QUESTION=ANSWER"`, or plan anyway with --force.',
+        details: { open_questions: open },
+      });
+    }
     const existing = await readTasks(root);
     const merge = mergePlan(existing, input, now);
     const needEstimate = merge.tasks.filter((t) => t.estimated_tokens === null);

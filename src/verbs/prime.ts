@@ -1,5 +1,5 @@
 // prime: a deterministic analysis of the repository (no model, no project code run) and a brief that never exceeds its token budget.
-import { promises as fsp } from 'node:fs';
+import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { detectToolchain, type Toolchain } from '../detect/toolchain.js';
@@ -7,7 +7,7 @@ import { nextTask } from '../core/scheduler.js';
 import { PivError } from '../errors.js';
 import { changedPaths, currentBranch, head, recentCommits, upstreamStatus } from '../git/git.js';
 import { readConfig, readSession, readTasksCollecting, writeAgentsFile } from '../store/index.js';
-import { AGENTS_DIR } from '../store/layout.js';
+import { AGENTS_DIR, layout } from '../store/layout.js';
 import { ConfigSchema, FORMAT_VERSION, type Config } from '../store/schemas.js';
 import type { Counter, EncodingName } from '../tokens/count.js';
 import { limiter, listFiles, type ListedFile } from '../tokens/walk.js';
@@ -767,6 +767,7 @@ export async function prime(opts: PrimeOptions = {}): Promise<PrimeResult> {
   // Loading tiktoken is CPU work: do it while the walk's file-system calls are in flight.
   const tokensModule = await import('../tokens/count.js');
   const config = await configP;
+  const configured = existsSync(layout(root).config);
   const counter = tokensModule.createCounter(config.tokens.encoding as EncodingName);
   try {
     const calibrate = (raw: number): number => tokensModule.calibrate(raw, config.tokens.calibration);
@@ -794,8 +795,9 @@ export async function prime(opts: PrimeOptions = {}): Promise<PrimeResult> {
       toolchain: {
         ecosystems: toolchain.ecosystems,
         package_managers: toolchain.package_managers,
-        commands: toolchain.commands,
-        sources: toolchain.sources,
+        // The commands piv will run are the configured ones (validate, resume); detection only fills a missing config.
+        commands: configured ? { ...toolchain.commands, ...config.commands } : toolchain.commands,
+        sources: configured ? { ...toolchain.sources, ...Object.fromEntries(Object.keys(config.commands).map((k) => [k, `${AGENTS_DIR}/config.yaml`])) } : toolchain.sources,
         conventions: toolchain.conventions,
       },
       key_files: keyFiles,

@@ -56,7 +56,7 @@ export async function resume(opts: ResumeOptions = {}): Promise<ResumeResult> {
   const state = await withStateLock(root, async () => {
     const session = await requireSession(root);
     const tasks = await readTasks(root);
-    const commits = await taskCommits(root);
+    const commits = await taskCommits(root, session.feature);
     const repairs: Repair[] = [];
     for (let i = 0; i < tasks.length; i++) {
       let t = tasks[i]!;

@@ -103,7 +103,7 @@ export async function validate(opts: ValidateOptions = {}): Promise<ValidateResu
     const started = performance.now();
     if (!stateOk) results.push(stage('tasks', 'skipped', 'state is invalid'));
     else {
-      const commits = await taskCommits(root);
+      const commits = await taskCommits(root, feature);
       const problems: string[] = [];
       if (tasks.length === 0) problems.push('no tasks: run piv plan');
       for (const t of tasks) {

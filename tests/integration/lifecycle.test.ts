@@ -1,4 +1,6 @@
 // A feature's life: once every task is completed, opening the next feature archives it; until then the session is kept.
+import { chmodSync } from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { exists, git, piv, read, tempRepo, write } from '../helpers/repo.js';
 
@@ -30,5 +32,53 @@ describe('feature lifecycle', () => {
     expect(read(dir, '.agents/archive/first/tasks/task-001.yaml')).toContain('status: completed');
     expect(exists(dir, '.agents/tasks/task-001.yaml')).toBe(false);
     expect(piv(dir, ['status', '--json']).json.result.progress.total).toBe(0);
+  });
+});
+
+describe('task commits across features and hooks', () => {
+  let repo: { dir: string; cleanup: () => void };
+  afterEach(() => repo.cleanup());
+
+  it('a new feature reusing task-001 is not satisfied by the old feature\'s commit; an id-less re-plan updates in place', () => {
+    repo = tempRepo();
+    const { dir } = repo;
+    const plan = 'tasks:\n  - name: One\n    verify: "true"\n  - name: Two\n    verify: "true"\n    blocked_by: [task-001]\n';
+    piv(dir, ['init', '--agents', 'none']);
+    piv(dir, ['discuss', 'first']);
+    expect(piv(dir, ['plan', '-'], { input: plan }).code).toBe(0);
+    // the same id-less plan again: same ids, nothing created or dropped
+    const again = piv(dir, ['plan', '-', '--json'], { input: plan });
+    expect(again.json.result).toMatchObject({ created: [], dropped: [], unchanged: ['task-001', 'task-002'] });
+    for (const id of ['task-001', 'task-002']) {
+      piv(dir, ['execute']);
+      expect(piv(dir, ['done', id]).code).toBe(0);
+    }
+    expect(piv(dir, ['discuss', 'second']).code).toBe(0);
+    expect(piv(dir, ['plan', '-'], { input: plan }).code).toBe(0);
+    piv(dir, ['execute']);
+    // a crash after the YAML said completed but before the commit: only the old feature's task-001 commit exists
+    write(dir, { '.agents/tasks/task-001.yaml': read(dir, '.agents/tasks/task-001.yaml').replace('status: in_progress', 'status: completed') });
+    const resumed = piv(dir, ['resume', '--no-baseline', '--json']);
+    expect(resumed.json.result.repairs).toEqual([expect.objectContaining({ task: 'task-001', kind: 'uncommitted_completion' })]);
+  });
+
+  it('a pre-commit hook that rejects silently fails done (exit 1) and leaves the task claimed, the index clean', () => {
+    repo = tempRepo();
+    const { dir } = repo;
+    piv(dir, ['init', '--agents', 'none']);
+    piv(dir, ['discuss', 'first']);
+    piv(dir, ['plan', '-'], { input: 'tasks:\n  - name: One\n    files: [a.txt]\n    verify: "true"\n' });
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-qm', 'set up piv');
+    write(dir, { '.git/hooks/pre-commit': '#!/bin/sh\nexit 1\n', 'a.txt': 'a\n' });
+    chmodSync(path.join(dir, '.git/hooks/pre-commit'), 0o755);
+    const headBefore = git(dir, 'rev-parse', 'HEAD');
+    piv(dir, ['execute']);
+    const done = piv(dir, ['done', 'task-001', '--json']);
+    expect(done.code).toBe(1);
+    expect(done.json.error.code).toBe('git_failed');
+    expect(git(dir, 'rev-parse', 'HEAD')).toBe(headBefore);
+    expect(read(dir, '.agents/tasks/task-001.yaml')).toContain('status: in_progress');
+    expect(git(dir, 'diff', '--cached', '--name-only')).toBe('');
   });
 });

@@ -399,7 +399,7 @@ describe.concurrent('done', () => {
     expect(commitCount(dir)).toBe(before + 1);
     expect(git(dir, 'log', '-1', '--format=%s').trim()).toBe('feat(models): Create User model');
     const body = git(dir, 'log', '-1', '--format=%B');
-    expect(body).toMatch(/\n\nPiv-Task: task-001\n*$/);
+    expect(body).toMatch(/\n\nPiv-Task: task-001\nPiv-Feature: user-authentication\n*$/);
     expect(body).toContain('Verified: test -f src/user.js (exit 0,');
     expect(git(dir, 'log', '-1', '--format=%(trailers:key=Piv-Task,valueonly)').trim()).toBe('task-001');
     const files = commitFiles(dir);
@@ -569,7 +569,7 @@ describe.concurrent('validate', () => {
     const completed = await ok(dir, ['execute', '--complete', 'task-005', '--json']); // alias of done
     expect(completed.json.verb).toBe('execute');
     expect(completed.json.result).toMatchObject({ id: 'task-005', passed: true, status: 'completed', message: 'test(auth): Add integration tests' });
-    expect(git(dir, 'log', '-1', '--format=%B')).toMatch(/^test\(auth\): Add integration tests\n\n[^]*\nPiv-Task: task-005\n*$/);
+    expect(git(dir, 'log', '-1', '--format=%B')).toMatch(/^test\(auth\): Add integration tests\n\n[^]*\nPiv-Task: task-005\nPiv-Feature: user-authentication\n*$/);
     expect(commitFiles(dir)).toContain('test/auth.test.js');
     expect(git(dir, 'log', '--format=%s').trim().split('\n')).toEqual([
       'test(auth): Add integration tests',

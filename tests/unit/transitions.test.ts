@@ -57,3 +57,19 @@ describe('the task state machine', () => {
     expect(repaired.notes.at(-1)!.text).toContain('no commit carries its Piv-Task trailer');
   });
 });
+
+describe('retry starts a new round of attempts', () => {
+  it('max_attempts counts only the failures since the last retry', () => {
+    const at = (m: number) => `2026-11-22T10:0${m}:00.000Z`;
+    const fail = (m: number): Attempt => ({ ...attempt(false), at: at(m) });
+    let t = T.claim(task('task-001'), 'a', at(0), HOUR);
+    t = T.recordFailedAttempt(t, 'a', fail(1), 2);
+    t = T.recordFailedAttempt(t, 'a', fail(2), 2);
+    expect(t.status).toBe('failed');
+    t = T.retry(t, 'a', at(3), HOUR);
+    t = T.recordFailedAttempt(t, 'a', fail(4), 2);
+    expect(t.status).toBe('in_progress');
+    t = T.recordFailedAttempt(t, 'a', fail(5), 2);
+    expect(t.status).toBe('failed');
+  });
+});
