@@ -36,6 +36,7 @@ export function bar(ratio: number, width = 24): string {
 const visibleLength = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '').length;
 const table = (rows: string[][]) => markdownTable(rows, { alignDelimiters: true, stringLength: visibleLength });
 
+/** The text `piv init` prints: where it wrote, the detected commands, what to do next. */
 export function renderInit(r: InitResult): string {
   const c = r.toolchain.commands;
   return [
@@ -51,6 +52,7 @@ export function renderInit(r: InitResult): string {
     .join('\n');
 }
 
+/** The text `piv discuss` prints: the decisions table and the open questions. */
 export function renderDiscuss(r: DiscussResult): string {
   const lines = r.archived ? [dim(`The finished feature was archived to ${r.archived}/`)] : [];
   lines.push(head(`${r.opened ? 'Opened' : 'Session'}: ${r.feature}${r.title ? ` — ${r.title}` : ''}`));
@@ -62,6 +64,7 @@ export function renderDiscuss(r: DiscussResult): string {
   return lines.join('\n');
 }
 
+/** The text `piv plan` prints: the seed's table (id, name, priority, blocked by, est. tokens), total, sessions, waves, critical path. */
 export function renderPlan(r: PlanResult): string {
   const rows = r.tasks.map((t) => [t.id, t.name, t.priority, t.blocked_by.join(', ') || '-', `${kTokens(t.estimated_tokens)}${t.estimated_by_piv ? '*' : ''}${t.oversized ? ' ⚠' : ''}`]);
   const lines = [head(`Plan: ${r.feature}`), '', table([['ID', 'Name', 'Priority', 'Blocked By', 'Est. Tokens'], ...rows])];
@@ -93,6 +96,7 @@ function renderBrief(t: TaskBrief, decisions: { question: string; answer: string
   return lines;
 }
 
+/** Lines explaining an empty ready set: all done, or what each remaining task waits on. */
 export function renderStall(stall: Stall): string[] {
   if (stall.all_done) return [ok('All tasks are completed. Next: piv validate')];
   const lines = ['No task is ready.'];
@@ -104,6 +108,7 @@ export function renderStall(stall: Stall): string[] {
   return lines;
 }
 
+/** The text `piv execute` prints: the task's brief, or why nothing is ready. */
 export function renderExecute(r: ExecuteResult): string {
   if (!r.task) return [`${r.progress.done}/${r.progress.total} done.`, ...renderStall(r.stall!)].join('\n');
   const verb = { claimed: 'Claimed', resumed: 'Still yours (lease renewed)', taken_over: 'Took over an expired claim', none_ready: '', all_done: '' }[r.outcome];
@@ -116,6 +121,7 @@ export function renderExecute(r: ExecuteResult): string {
   ].join('\n');
 }
 
+/** The text `piv done` prints: the commit, or the failed verify with its output tail. */
 export function renderDone(r: DoneResult): string {
   if (!r.passed) {
     return [
@@ -132,6 +138,7 @@ export function renderDone(r: DoneResult): string {
   return lines.join('\n');
 }
 
+/** The text `piv pause` prints: the checkpoint and the WIP commit. */
 export function renderPause(r: PauseResult): string {
   const c = r.checkpoint;
   return [
@@ -147,6 +154,7 @@ export function renderPause(r: PauseResult): string {
     .join('\n');
 }
 
+/** The text `piv resume` prints for a fresh context: feature, decisions, checkpoint, repairs, next task, baseline. */
 export function renderResume(r: ResumeResult): string {
   const lines = [head(`Feature: ${r.feature}${r.title ? ` — ${r.title}` : ''}`)];
   if (r.request) lines.push(`Request: "${r.request}"`);
@@ -168,6 +176,7 @@ export function renderResume(r: ResumeResult): string {
   return lines.join('\n');
 }
 
+/** The text `piv status` prints: progress bar, counts, tasks, ready set, waves, critical path, context budget (and estimates with --tokens). */
 export function renderStatus(r: StatusResult, opts: { tokens?: boolean } = {}): string {
   const p = r.progress;
   const lines = [head(r.feature ? `${r.feature}${r.title ? ` — ${r.title}` : ''} (${r.phase}, ${r.session_status})` : 'No feature session')];
@@ -196,6 +205,7 @@ export function renderStatus(r: StatusResult, opts: { tokens?: boolean } = {}): 
   return lines.join('\n');
 }
 
+/** The text `piv tokens` prints: the 20 largest files by tokens and the totals. */
 export function renderTokens(r: TokensResult): string {
   const top = [...r.files].sort((a, b) => b.tokens - a.tokens).slice(0, 20);
   const lines = [table([['File', 'Bytes', 'Tokens'], ...top.map((f) => [f.path, String(f.bytes), f.binary ? 'binary' : String(f.tokens)])])];
@@ -205,6 +215,7 @@ export function renderTokens(r: TokensResult): string {
   return lines.join('\n');
 }
 
+/** The text `piv validate` prints: the stage table, the problems of failed stages, the verdict. */
 export function renderValidate(r: ValidateResult): string {
   const icon = { passed: pc.green('✓'), failed: pc.red('✗'), skipped: pc.dim('–') };
   const lines = [head(`piv validate${r.feature ? ` — ${r.feature}` : ''}`), '', table([['Stage', 'Status', 'Details'], ...r.stages.map((s) => [s.name, `${icon[s.status]} ${s.status}`, s.summary])])];
@@ -218,6 +229,7 @@ export function renderValidate(r: ValidateResult): string {
   return lines.join('\n');
 }
 
+/** One line for a transition (release, block, unblock, retry, reopen). */
 export function renderTaskOp(r: TaskOpResult): string {
   return ok(`${r.id}: ${r.from} → ${r.to}${r.owner ? ` (owner ${r.owner})` : ''}`);
 }

@@ -15,6 +15,11 @@ export function defaultAgent(agent?: string): string {
   return id.trim() || 'main';
 }
 
+/** Where actual token usage is read from: the option when given, else `claude` inside Claude Code ($CLAUDECODE=1), else none. */
+export function usageSource(option?: 'claude' | 'none'): 'claude' | 'none' {
+  return option ?? (process.env.CLAUDECODE === '1' ? 'claude' : 'none');
+}
+
 /** Repository root and ISO time for a verb invocation. Throws `not_a_git_repo` (exit 2). */
 export function resolve(opts: BaseOptions): { root: string; now: string; nowMs: number } {
   const root = findRepoRoot(opts.cwd ?? process.cwd());

@@ -3,6 +3,7 @@ import { PivError } from '../errors.js';
 import { archiveFeature, readSession, readTasks, requireInitialized, withStateLock, writeSession } from '../store/index.js';
 import { FEATURE_PATTERN, FORMAT_VERSION, type Decision, type Session } from '../store/schemas.js';
 import { resolve, type BaseOptions } from './context.js';
+import { answeredDecisions, openQuestions } from '../core/session.js';
 
 export interface DiscussOptions extends BaseOptions {
   feature: string;
@@ -65,7 +66,7 @@ export async function discuss(opts: DiscussOptions): Promise<DiscussResult> {
     if (existing && existing.feature !== opts.feature) {
       // A feature is finished when it has tasks and all are completed (derived, not a stored flag).
       const tasks = await readTasks(root);
-      const finished = existing.status === 'completed' || (tasks.length > 0 && tasks.every((t) => t.status === 'completed'));
+      const finished = tasks.length > 0 && tasks.every((t) => t.status === 'completed');
       if (!finished && !opts.force) {
         const open = tasks.filter((t) => t.status !== 'completed').length;
         const state = tasks.length === 0 ? 'it has no tasks yet' : `${open} of ${tasks.length} tasks not completed`;
@@ -121,7 +122,7 @@ export function summarize(session: Session, opened = false): DiscussResult {
     opened,
     archived: null,
     phase: session.phase,
-    decisions: session.decisions.filter((d) => d.answer !== null).map((d) => ({ question: d.question, answer: d.answer!, rationale: d.rationale })),
-    open_questions: session.decisions.filter((d) => d.answer === null).map((d) => d.question),
+    decisions: answeredDecisions(session),
+    open_questions: openQuestions(session),
   };
 }

@@ -6,7 +6,7 @@ import { changedPaths, commitPaths, taskCommitMessage } from '../git/git.js';
 import { AGENTS_DIR, layout, rel } from '../store/layout.js';
 import { readAgentsFile, readConfig, readSession, readTask, withStateLock, writeAgentsFile, writeSession, writeTask } from '../store/index.js';
 import type { Attempt, Session, Task } from '../store/schemas.js';
-import { defaultAgent, resolve, type BaseOptions } from './context.js';
+import { defaultAgent, resolve, usageSource, type BaseOptions } from './context.js';
 
 export interface DoneOptions extends BaseOptions {
   id: string;
@@ -129,8 +129,7 @@ export async function done(opts: DoneOptions): Promise<DoneResult> {
  */
 async function resolveUsage(root: string, task: Task, opts: DoneOptions): Promise<DoneResult['usage']> {
   if (opts.tokens !== undefined) return { tokens: opts.tokens, source: 'flag', transcript: null };
-  const wanted = opts.usageFrom ?? (process.env.CLAUDECODE === '1' ? 'claude' : 'none');
-  if (wanted !== 'claude') return null;
+  if (usageSource(opts.usageFrom) !== 'claude') return null;
   const { claudeUsageFor } = await import('../tokens/transcript.js');
   // Since the last attempt (its tokens were recorded then), else since the claim.
   const since = task.attempts.at(-1)?.at ?? task.started_at;

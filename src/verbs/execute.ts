@@ -6,6 +6,7 @@ import { PivError } from '../errors.js';
 import { readConfig, readSession, readTasks, requireInitialized, withStateLock, writeSession, writeTask } from '../store/index.js';
 import type { Session, Task } from '../store/schemas.js';
 import { defaultAgent, resolve, type BaseOptions } from './context.js';
+import { answeredDecisions } from '../core/session.js';
 
 export interface ExecuteOptions extends BaseOptions {
   agent?: string;
@@ -73,7 +74,7 @@ export function brief(task: Task, all: readonly Task[]): TaskBrief {
 
 /** Answered decisions of the session, for briefs. */
 export function decisionsOf(session: Session | null): { question: string; answer: string }[] {
-  return (session?.decisions ?? []).filter((d) => d.answer !== null).map((d) => ({ question: d.question, answer: d.answer! }));
+  return answeredDecisions(session).map(({ question, answer }) => ({ question, answer }));
 }
 
 /**

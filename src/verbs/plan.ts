@@ -10,6 +10,7 @@ import { PlanSchema, type Config, type Task } from '../store/schemas.js';
 import { parseYaml } from '../store/yaml.js';
 import { AGENTS_DIR } from '../store/layout.js';
 import { resolve, type BaseOptions } from './context.js';
+import { openQuestions } from '../core/session.js';
 
 export interface PlanOptions extends BaseOptions {
   /** Path of a YAML/JSON plan, relative to cwd. */
@@ -87,7 +88,7 @@ export async function plan(opts: PlanOptions): Promise<PlanResult> {
 
   return withStateLock(root, async () => {
     const session = await requireSession(root); // read again under the lock: another agent may have changed it
-    const open = session.decisions.filter((d) => d.answer === null).map((d) => d.question);
+    const open = openQuestions(session);
     if (open.length && !opts.force) {
       throw new PivError('usage', `the session has ${open.length} open question${open.length > 1 ? 's' : ''}: ${open.map((q) => JSON.stringify(q)).join(', ')}`, {
         hint: 'Answer them with `piv discuss <feature> --decide "QUESTION=ANSWER"`, or plan anyway with --force.',

@@ -12,6 +12,7 @@ import { ConfigSchema, FORMAT_VERSION, type Config } from '../store/schemas.js';
 import type { Counter, EncodingName } from '../tokens/count.js';
 import { limiter, listFiles, type ListedFile } from '../tokens/walk.js';
 import { resolve, type BaseOptions } from './context.js';
+import { answeredDecisions, openQuestions } from '../core/session.js';
 
 export interface PrimeOptions extends BaseOptions {
   /** Size limit of the brief, in tokens (calibrated). Default: config `tokens.prime_budget` (4000). */
@@ -729,8 +730,8 @@ async function loadSession(root: string, warnings: string[]): Promise<PrimeResul
     feature: session.feature,
     title: session.title,
     phase: session.phase,
-    decisions: session.decisions.filter((d) => d.answer !== null).map((d) => ({ question: d.question, answer: d.answer! })),
-    open_questions: session.decisions.filter((d) => d.answer === null).map((d) => d.question),
+    decisions: answeredDecisions(session).map(({ question, answer }) => ({ question, answer })),
+    open_questions: openQuestions(session),
     progress: { done: tasks.filter((t) => t.status === 'completed').length, total: tasks.length },
     next_task: next ? { id: next.id, name: next.name } : null,
     in_progress: tasks.filter((t) => t.status === 'in_progress').map((t) => t.id),

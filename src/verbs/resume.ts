@@ -7,6 +7,7 @@ import { readConfig, readTasks, requireSession, withStateLock, writeSession, wri
 import type { Checkpoint } from '../store/schemas.js';
 import { defaultAgent, resolve, type BaseOptions } from './context.js';
 import { brief, decisionsOf, type TaskBrief } from './execute.js';
+import { openQuestions } from '../core/session.js';
 
 export interface ResumeOptions extends BaseOptions {
   agent?: string;
@@ -98,7 +99,7 @@ export async function resume(opts: ResumeOptions = {}): Promise<ResumeResult> {
     request: session.request,
     phase: session.phase,
     decisions: decisionsOf(session),
-    open_questions: session.decisions.filter((d) => d.answer === null).map((d) => d.question),
+    open_questions: openQuestions(session),
     progress: { done: p.done, total: p.total, percent: p.percent },
     completed: tasks.filter((t) => t.status === 'completed').map((t) => t.id),
     current: held ? brief(held, tasks) : null,

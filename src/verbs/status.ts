@@ -4,7 +4,7 @@ import { featureTokens, isLeaseExpired, progress, readySet, type Progress } from
 import { PivError } from '../errors.js';
 import { readConfig, readSession, readTasks } from '../store/index.js';
 import type { Task } from '../store/schemas.js';
-import { resolve, type BaseOptions } from './context.js';
+import { resolve, usageSource, type BaseOptions } from './context.js';
 
 export interface StatusResult {
   feature: string | null;
@@ -62,7 +62,7 @@ export async function status(opts: StatusOptions = {}): Promise<StatusResult> {
   const [tasks, session] = await Promise.all([readTasks(root), readSession(root)]);
   let sessionUsed = session?.tokens.sessions.at(-1)?.used ?? 0;
   let source: StatusResult['tokens']['source'] = 'recorded';
-  if ((opts.usageFrom ?? (process.env.CLAUDECODE === '1' ? 'claude' : 'none')) === 'claude') {
+  if (usageSource(opts.usageFrom) === 'claude') {
     const { claudeUsageFor } = await import('../tokens/transcript.js');
     const usage = await claudeUsageFor(root);
     if (usage && usage.messages > 0) {
