@@ -18,7 +18,7 @@ const MARK = '# piv-hook';
 /**
  * The hooks piv installs (Claude Code settings `hooks`):
  * - PreCompact: `piv pause --no-commit` writes a checkpoint before the context is compacted;
- * - SessionStart (startup, resume, compact): `piv resume --no-baseline` prints the feature's state into the fresh context.
+ * - SessionStart (startup, clear, compact: a fresh context; not when a conversation is resumed): `piv resume --no-baseline` prints the feature's state into the fresh context.
  * Both never fail the agent's session (`|| true`): no session open is a normal state.
  */
 export function pivHooks(): Hooks {
@@ -26,7 +26,7 @@ export function pivHooks(): Hooks {
   return {
     PreCompact: [{ hooks: [cmd('npx --no-install piv pause --no-commit --note "checkpoint before context compaction"')] }],
     // SessionStart output is added to the new context: the agent starts knowing the feature, its decisions and next task.
-    SessionStart: [{ matcher: 'startup|resume|compact', hooks: [cmd('npx --no-install piv resume --no-baseline')] }],
+    SessionStart: [{ matcher: 'startup|clear|compact', hooks: [cmd('npx --no-install piv resume --no-baseline')] }],
   };
 }
 

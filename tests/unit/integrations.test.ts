@@ -6,7 +6,7 @@ describe('Claude Code hooks', () => {
   it('installs PreCompact and SessionStart hooks into empty settings', () => {
     const settings = JSON.parse(mergeClaudeSettings(null));
     expect(settings.hooks.PreCompact[0].hooks[0].command).toContain('piv pause --no-commit');
-    expect(settings.hooks.SessionStart[0]).toMatchObject({ matcher: 'startup|resume|compact' });
+    expect(settings.hooks.SessionStart[0]).toMatchObject({ matcher: 'startup|clear|compact' });
     expect(settings.hooks.SessionStart[0].hooks[0].command).toContain('piv resume --no-baseline');
   });
 
