@@ -45,7 +45,7 @@ export function renderInit(r: InitResult): string {
     r.integrations.length ? dim(`agent integrations: ${r.integrations.join(', ')}`) : '',
     `ecosystems: ${r.toolchain.ecosystems.join(', ') || 'none detected'}`,
     `commands: test=${c.test ?? '-'}  lint=${c.lint ?? '-'}  typecheck=${c.typecheck ?? '-'}  coverage=${c.coverage ?? '-'}`,
-    dim('Edit .agents/config.yaml to change them, then commit the set-up: git add .agents .claude && git commit -m "chore: set up piv"'),
+    r.created || r.integrations.length ? dim('Edit .agents/config.yaml to change them, then commit the set-up: git add .agents .claude && git commit -m "chore: set up piv"') : '',
     dim('Next: piv discuss <feature>'),
   ]
     .filter(Boolean)
