@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const BIN = path.join(here, '..', 'dist', 'bin.js');
+const BIN = path.join(here, '..', 'dist', 'bundle', 'bin.js');
 const quick = process.argv.includes('--quick');
 const RUNS = quick ? 5 : 15;
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // piv demo: replays the "user authentication" walkthrough (prime, discuss, plan, execute, pause, resume, validate) end to end
-// against the BUILT CLI (dist/bin.js), in a real git repository holding a small working Node program with real node:test tests.
+// against the BUILT CLI (dist/bundle/bin.js, what package.json's bin runs), in a real git repository holding a small working Node program with real node:test tests.
 // What it guarantees when it exits 0:
 //   - every piv command exited with the code the demo expected (0, or 1 for the deliberately failing verify);
 //   - a failing verify committed nothing: HEAD did not move and the task stayed claimed, then the fixed code passed;
@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const PIV_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = path.join(PIV_ROOT, 'dist', 'bin.js');
+const BIN = path.join(PIV_ROOT, 'dist', 'bundle', 'bin.js');
 const CLEAN = process.argv.includes('--clean');
 const startedAt = performance.now();
 

@@ -4,6 +4,9 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT, PivError } from './errors.js';
 
+/** Set by the bundler (scripts/bundle.mjs); unbundled builds read package.json. */
+declare const PIV_VERSION: string | undefined;
+
 interface Global {
   json?: boolean;
   cwd?: string;
@@ -19,7 +22,7 @@ interface Outcome {
 
 const program = new Command('piv')
   .description('A file-based task-graph state machine for AI coding agents: prime, discuss, plan, execute, pause, resume, validate.')
-  .version((JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version, '-V, --version')
+  .version(typeof PIV_VERSION === 'string' ? PIV_VERSION : (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version, '-V, --version')
   .option('--json', 'print one JSON object ({ok, verb, result|error}) instead of text')
   .option('-C, --cwd <dir>', 'run as if piv was started in <dir>')
   .showHelpAfterError('(run piv --help for usage)')

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 
-export const BIN = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+/** The CLI as shipped (package.json bin): the esbuild bundle. */
+export const BIN = fileURLToPath(new URL('../../dist/bundle/bin.js', import.meta.url));
 
 /** A temporary directory holding a fresh git repository with one commit and a configured identity. */
 export function tempRepo(opts: { git?: boolean } = {}): { dir: string; cleanup: () => void } {
