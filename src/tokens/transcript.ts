@@ -1,5 +1,5 @@
 // Claude Code transcripts: real token usage read as a stream, each message id counted once; lookups never throw.
-import { createReadStream, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
