@@ -115,7 +115,7 @@ export async function execute(opts: ExecuteOptions = {}): Promise<ExecuteResult>
       const chosen = tasks.find((t) => t.id === opts.task);
       if (!chosen) throw new PivError('not_found', `task ${opts.task} does not exist`, { hint: 'List tasks with `piv status`.' });
       if (chosen.status === 'in_progress' && chosen.owner === agent) return finish('resumed', renewLease(chosen, agent, now, leaseMs));
-      const waiting = chosen.blocked_by.filter((d) => tasks.find((t) => t.id === d)?.status !== 'completed');
+      const waiting = explainStall(tasks).waiting.find((w) => w.id === chosen.id)?.waiting_on ?? [];
       if (chosen.status === 'pending' && waiting.length) {
         throw new PivError('invalid_transition', `${chosen.id} is not ready: it waits on ${waiting.join(', ')}`, { hint: 'Finish those first, or run `piv execute` to get a ready task.', details: { task: chosen.id, waiting_on: waiting } });
       }
