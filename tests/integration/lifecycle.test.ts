@@ -2,7 +2,7 @@
 import { chmodSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { exists, git, piv, read, tempRepo, write } from '../helpers/repo.js';
+import { exists, git, piv, read, seedRepo, tempRepo, write } from '../helpers/repo.js';
 
 describe('feature lifecycle', () => {
   let repo: { dir: string; cleanup: () => void };
@@ -80,5 +80,25 @@ describe('task commits across features and hooks', () => {
     expect(git(dir, 'rev-parse', 'HEAD')).toBe(headBefore);
     expect(read(dir, '.agents/tasks/task-001.yaml')).toContain('status: in_progress');
     expect(git(dir, 'diff', '--cached', '--name-only')).toBe('');
+  });
+});
+
+describe('execute --task', () => {
+  let repo: { dir: string; cleanup: () => void };
+  afterEach(() => repo.cleanup());
+
+  it('claims the named task when it is ready, and says what a blocked one waits on', () => {
+    repo = tempRepo();
+    const { dir } = repo;
+    seedRepo(dir);
+    const blocked = piv(dir, ['execute', '--task', 'task-004', '--json']);
+    expect(blocked.code).toBe(2);
+    expect(blocked.json.error).toMatchObject({ code: 'invalid_transition', details: { task: 'task-004', waiting_on: ['task-002', 'task-003'] } });
+    expect(piv(dir, ['execute', '--task', 'task-404']).code).toBe(2);
+    const claimed = piv(dir, ['execute', '--task', 'task-001', '--agent', 'a', '--json']);
+    expect(claimed.json.result).toMatchObject({ outcome: 'claimed', task: { id: 'task-001', owner: 'a' } });
+    const taken = piv(dir, ['execute', '--task', 'task-001', '--agent', 'b', '--json']);
+    expect(taken.code).toBe(3);
+    expect(taken.json.error.code).toBe('conflict');
   });
 });
