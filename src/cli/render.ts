@@ -97,20 +97,24 @@ function renderBrief(t: TaskBrief, decisions: { question: string; answer: string
 }
 
 /** Lines explaining an empty ready set: all done, or what each remaining task waits on. */
-export function renderStall(stall: Stall): string[] {
+export function renderStall(stall: Stall, extra: string[] = []): string[] {
   if (stall.all_done) return [ok('All tasks are completed. Next: piv validate')];
   const lines = ['No task is ready.'];
   for (const t of stall.in_progress) lines.push(`  ${t.id} is in progress (${t.owner ?? 'no owner'})`);
   for (const t of stall.blocked) lines.push(`  ${t.id} is blocked: ${t.reason ?? 'no reason given'}`);
   for (const id of stall.failed) lines.push(`  ${id} failed: piv retry ${id}`);
   for (const w of stall.waiting) lines.push(`  ${w.id} waits on ${w.waiting_on.join(', ')}`);
+  lines.push(...extra);
   if (lines.length === 1) lines.push('  There are no tasks: run piv plan.');
   return lines;
 }
 
 /** The text `piv execute` prints: the task's brief, or why nothing is ready. */
 export function renderExecute(r: ExecuteResult): string {
-  if (!r.task) return [`${r.progress.done}/${r.progress.total} done.`, ...renderStall(r.stall!)].join('\n');
+  if (!r.task) {
+    const elsewhere = r.claimed_elsewhere.map((c) => `  ${c.id} is ${c.state === 'completed' ? 'completed' : 'claimed'} in another working tree by ${c.agent} (${c.worktree})`);
+    return [`${r.progress.done}/${r.progress.total} done.`, ...renderStall(r.stall!, elsewhere)].join('\n');
+  }
   const verb = { claimed: 'Claimed', resumed: 'Still yours (lease renewed)', taken_over: 'Took over an expired claim', none_ready: '', all_done: '' }[r.outcome];
   return [
     dim(`${verb} for agent ${r.agent} · ${r.progress.done}/${r.progress.total} done${r.feature ? ` · ${r.feature}` : ''}`),

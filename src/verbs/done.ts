@@ -3,6 +3,7 @@ import { complete, assertHeldBy, recordFailedAttempt } from '../core/transitions
 import { PivError } from '../errors.js';
 import { runCommand } from '../exec/run.js';
 import { changedPaths, commitPaths, taskCommitMessage } from '../git/git.js';
+import { hasLinkedWorktrees } from '../git/worktrees.js';
 import { AGENTS_DIR, layout, rel } from '../store/layout.js';
 import { readAgentsFile, readConfig, readSession, readTask, withStateLock, writeAgentsFile, writeSession, writeTask } from '../store/index.js';
 import type { Attempt, Session, Task } from '../store/schemas.js';
@@ -118,6 +119,7 @@ export async function done(opts: DoneOptions): Promise<DoneResult> {
       if (previousSession !== null) await writeAgentsFile(root, 'state/session.yaml', previousSession);
       throw error;
     }
+    if (session && hasLinkedWorktrees(root)) await markSharedClaimCompleted(root, session.feature, task.id, agent, now);
     const left = changed.filter((p) => !include.has(p));
     return { id: task.id, agent, passed: true, status: completed.status, attempt, commit, message: message.split('\n')[0]!, committed_paths: [...include].sort(), left_uncommitted: left, usage };
   });
@@ -144,4 +146,14 @@ export function addUsage(session: Session, tokens: number, now: string, transcri
   const last = sessions[sessions.length - 1]!;
   sessions[sessions.length - 1] = { ...last, used: last.used + tokens, transcript: transcript ?? last.transcript };
   return { ...session, updated_at: now, tokens: { ...session.tokens, sessions } };
+}
+
+/**
+ * With several working trees: the task's shared claim becomes `completed` (no lease), so no other tree ever claims it,
+ * even before its branch is merged. Best effort: the task commit has landed either way.
+ */
+async function markSharedClaimCompleted(root: string, feature: string, task: string, agent: string, now: string): Promise<void> {
+  const { listClaims, putClaim } = await import('../git/claims.js');
+  const current = (await listClaims(root, feature)).get(task);
+  await putClaim(root, feature, { task, agent, worktree: root, state: 'completed', at: now, lease_expires_at: null }, current?.hash ?? null);
 }

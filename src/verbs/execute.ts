@@ -1,8 +1,10 @@
 // execute: claims the next ready task under the state lock, so one task is never given to two agents.
 import { dependentsOf } from '../core/graph.js';
-import { explainStall, isLeaseExpired, nextTask, progress, type Stall } from '../core/scheduler.js';
+import { explainStall, isLeaseExpired, progress, readySet, type Stall } from '../core/scheduler.js';
 import { claim, release, renewLease } from '../core/transitions.js';
 import { PivError } from '../errors.js';
+import { hasLinkedWorktrees } from '../git/worktrees.js';
+import type { SharedClaim } from '../git/claims.js';
 import { readConfig, readSession, readTasks, requireInitialized, withStateLock, writeSession, writeTask } from '../store/index.js';
 import type { Session, Task } from '../store/schemas.js';
 import { defaultAgent, resolve, type BaseOptions } from './context.js';
@@ -46,6 +48,8 @@ export interface ExecuteResult {
   progress: { done: number; total: number };
   /** Why nothing is ready (outcome none_ready / all_done). */
   stall: Stall | null;
+  /** Ready tasks skipped because another working tree holds them (shared claims; [] with a single tree). */
+  claimed_elsewhere: { id: string; agent: string; worktree: string; state: SharedClaim['state'] }[];
 }
 
 /** The brief of a task (what to do, how it is verified, what it unblocks). */
@@ -91,6 +95,27 @@ export async function execute(opts: ExecuteOptions = {}): Promise<ExecuteResult>
   return withStateLock(root, async () => {
     const tasks = await readTasks(root);
     const session = await readSession(root);
+    // With several working trees, a claim is also a ref made by compare-and-swap (git/claims.ts): the file lock only
+    // covers this tree. A single tree never loads git here.
+    const sharing = session && hasLinkedWorktrees(root) ? await import('../git/claims.js') : null;
+    const claims = sharing && session ? await sharing.listClaims(root, session.feature) : new Map<string, SharedClaim>();
+    const mine = (c: SharedClaim) => c.worktree === root && c.agent === agent;
+    const heldElsewhere = (id: string) => {
+      const c = claims.get(id);
+      return c !== undefined && !mine(c) && (c.state === 'completed' || c.lease_expires_at === null || Date.parse(c.lease_expires_at) > nowMs);
+    };
+    /** Takes (or renews) the shared claim on `id`; false when another tree holds it or won the race. */
+    const claimShared = async (id: string): Promise<boolean> => {
+      if (!sharing || !session) return true;
+      if (heldElsewhere(id)) return false;
+      const current = claims.get(id);
+      const lease = new Date(nowMs + leaseMs).toISOString();
+      return sharing.putClaim(root, session.feature, { task: id, agent, worktree: root, state: 'claimed', at: now, lease_expires_at: lease }, current?.hash ?? null);
+    };
+    const elsewhere = () =>
+      [...claims.values()]
+        .filter((c) => heldElsewhere(c.task) && tasks.some((t) => t.id === c.task && t.status !== 'completed'))
+        .map((c) => ({ id: c.task, agent: c.agent, worktree: c.worktree, state: c.state }));
     const finish = async (outcome: ExecuteResult['outcome'], task: Task | null): Promise<ExecuteResult> => {
       if (task) {
         const index = tasks.findIndex((t) => t.id === task.id);
@@ -109,6 +134,7 @@ export async function execute(opts: ExecuteOptions = {}): Promise<ExecuteResult>
         decisions: decisionsOf(session),
         progress: { done: p.done, total: p.total },
         stall: task ? null : explainStall(tasks),
+        claimed_elsewhere: elsewhere(),
       };
     };
     if (opts.task !== undefined) {
@@ -119,14 +145,26 @@ export async function execute(opts: ExecuteOptions = {}): Promise<ExecuteResult>
       if (chosen.status === 'pending' && waiting.length) {
         throw new PivError('invalid_transition', `${chosen.id} is not ready: it waits on ${waiting.join(', ')}`, { hint: 'Finish those first, or run `piv execute` to get a ready task.', details: { task: chosen.id, waiting_on: waiting } });
       }
-      return finish('claimed', claim(chosen, agent, now, leaseMs));
+      const checked = claim(chosen, agent, now, leaseMs); // throws for a task that is not pending
+      if (!(await claimShared(chosen.id))) {
+        const c = claims.get(chosen.id);
+        throw new PivError('conflict', `${chosen.id} is claimed in another working tree${c ? ` by ${c.agent} (${c.worktree})` : ''}`, {
+          hint: 'Pick another task with `piv execute`.',
+          details: { task: chosen.id, owner: c?.agent ?? null, worktree: c?.worktree ?? null },
+        });
+      }
+      return finish('claimed', checked);
     }
     const held = tasks.find((t) => t.status === 'in_progress' && t.owner === agent);
-    if (held) return finish('resumed', renewLease(held, agent, now, leaseMs));
-    const next = nextTask(tasks);
-    if (next) return finish('claimed', claim(next, agent, now, leaseMs));
+    if (held) {
+      if (sharing) await claimShared(held.id);
+      return finish('resumed', renewLease(held, agent, now, leaseMs));
+    }
+    for (const candidate of readySet(tasks)) {
+      if (await claimShared(candidate.id)) return finish('claimed', claim(candidate, agent, now, leaseMs));
+    }
     const stale = tasks.find((t) => isLeaseExpired(t, nowMs));
-    if (stale) {
+    if (stale && (await claimShared(stale.id))) {
       const released = release(stale, agent, now, `claim of ${stale.owner} expired at ${stale.lease_expires_at}; taken over by ${agent}`, true);
       return finish('taken_over', claim(released, agent, now, leaseMs));
     }

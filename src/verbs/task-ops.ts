@@ -1,6 +1,7 @@
 // Task operations beyond claim/complete (release, block, unblock, retry, reopen): each one transition, under the lock.
 import * as T from '../core/transitions.js';
-import { readConfig, readTask, withStateLock, writeTask } from '../store/index.js';
+import { hasLinkedWorktrees } from '../git/worktrees.js';
+import { readConfig, readSession, readTask, withStateLock, writeTask } from '../store/index.js';
 import type { Task } from '../store/schemas.js';
 import { defaultAgent, resolve, type BaseOptions } from './context.js';
 
@@ -55,6 +56,16 @@ export async function taskOp(opts: TaskOpOptions): Promise<TaskOpResult> {
         break;
     }
     await writeTask(root, next);
+    if (opts.op === 'release' && hasLinkedWorktrees(root)) await dropSharedClaim(root, task.id);
     return { id: task.id, op: opts.op, from: task.status, to: next.status, owner: next.owner };
   });
+}
+
+/** With several working trees, a released task's shared claim is deleted (compare-and-swap), so any tree may claim it. */
+async function dropSharedClaim(root: string, id: string): Promise<void> {
+  const session = await readSession(root);
+  if (!session) return;
+  const { dropClaim, listClaims } = await import('../git/claims.js');
+  const current = (await listClaims(root, session.feature)).get(id);
+  if (current && current.state === 'claimed') await dropClaim(root, session.feature, id, current.hash);
 }
