@@ -1,5 +1,7 @@
-// Shared claims: across the working trees of one repository a claim is a ref created by compare-and-swap, so two trees never claim one task.
+// Shared claims: across working trees (and, with a remote, clones) a claim is a ref written by compare-and-swap, so one task is never claimed twice.
+import { hostname } from 'node:os';
 import { simpleGit } from 'simple-git';
+import { PivError } from '../errors.js';
 
 /** Where shared claims live: refs/piv/claims/<feature>/<task-id>, shared by every working tree of the repository. */
 export const CLAIMS_REF = 'refs/piv/claims';
@@ -10,7 +12,7 @@ const ZERO = '0000000000000000000000000000000000000000';
 export interface SharedClaim {
   task: string;
   agent: string;
-  /** The working tree (absolute path) the claim was made in. */
+  /** Where the claim was made: `<host>:<absolute path of the working tree>` (see `placeOf`). */
   worktree: string;
   /** `claimed`, or `completed` once the task's commit exists on that tree's branch (never claimable again). */
   state: 'claimed' | 'completed';
@@ -18,6 +20,11 @@ export interface SharedClaim {
   lease_expires_at: string | null;
   /** The claim commit the ref points to (the compare-and-swap value). */
   hash: string;
+}
+
+/** The identity of a working tree in claims: host name and absolute path, so clones on two machines never look alike. */
+export function placeOf(root: string): string {
+  return `${hostname()}:${root}`;
 }
 
 const refOf = (feature: string, task: string) => `${CLAIMS_REF}/${feature}/${task}`;
@@ -32,8 +39,18 @@ function parse(task: string, hash: string, body: string): SharedClaim {
   return { task, hash, agent: field('Agent'), worktree: field('Worktree'), state: field('State') === 'completed' ? 'completed' : 'claimed', at: field('At'), lease_expires_at: lease && lease !== 'never' ? lease : null };
 }
 
-/** Every shared claim of `feature`, by task id. */
-export async function listClaims(root: string, feature: string): Promise<Map<string, SharedClaim>> {
+/** Where claims are shared: the repository's refs (all its working trees) and, when set, a remote (other clones). */
+export interface ClaimScope {
+  /** A git remote name; null for this repository only. */
+  remote: string | null;
+}
+
+/**
+ * Every shared claim of `feature`, by task id. With a remote, its claim refs are fetched first (mirrored, deleted ones
+ * pruned), so the answer is the remote's. Throws PivError `git_failed` when the remote cannot be reached.
+ */
+export async function listClaims(root: string, feature: string, scope: ClaimScope = { remote: null }): Promise<Map<string, SharedClaim>> {
+  if (scope.remote) await fetchClaims(root, feature, scope.remote);
   const out = await simpleGit({ baseDir: root }).raw(['for-each-ref', '--format=%(refname)%00%(objectname)%00%(contents)%00%00', `${CLAIMS_REF}/${feature}/`]);
   const claims = new Map<string, SharedClaim>();
   for (const record of out.split('\0\0')) {
@@ -49,24 +66,43 @@ export async function listClaims(root: string, feature: string): Promise<Map<str
  * Writes `claim` to its ref if the ref still has the value `expected` (null: the ref must not exist) — git's own
  * compare-and-swap (`git update-ref <ref> <new> <old>`). Returns false when another tree got there first.
  */
-export async function putClaim(root: string, feature: string, claim: Omit<SharedClaim, 'hash'>, expected: string | null): Promise<boolean> {
+export async function putClaim(root: string, feature: string, claim: Omit<SharedClaim, 'hash'>, expected: string | null, scope: ClaimScope = { remote: null }): Promise<boolean> {
   const git = simpleGit({ baseDir: root });
+  const ref = refOf(feature, claim.task);
   // Claim commits are piv's bookkeeping, not anyone's work: they carry piv's identity (and need none configured).
   const commit = (await git.raw(['-c', 'user.name=piv', '-c', 'user.email=piv@localhost', 'commit-tree', EMPTY_TREE, '-m', message(claim)])).trim();
   try {
-    await git.raw(['update-ref', '-m', `piv ${claim.state}`, refOf(feature, claim.task), commit, expected ?? ZERO]);
+    // Remotely, the push is the compare-and-swap: --force-with-lease=<ref>:<old> (empty old: the ref must not exist).
+    if (scope.remote) await git.raw(['push', '--quiet', '--no-verify', `--force-with-lease=${ref}:${expected ?? ''}`, scope.remote, `${commit}:${ref}`]);
+    await git.raw(['update-ref', '-m', `piv ${claim.state}`, ref, commit, ...(scope.remote ? [] : [expected ?? ZERO])]);
     return true;
   } catch {
     return false;
   }
 }
 
-/** Deletes a claim's ref if it still has the value `expected`. Returns false when it changed meanwhile. */
-export async function dropClaim(root: string, feature: string, task: string, expected: string): Promise<boolean> {
+/** Deletes a claim's ref (and the remote's, with a remote) if it still has the value `expected`. False when it changed meanwhile. */
+export async function dropClaim(root: string, feature: string, task: string, expected: string, scope: ClaimScope = { remote: null }): Promise<boolean> {
+  const git = simpleGit({ baseDir: root });
+  const ref = refOf(feature, task);
   try {
-    await simpleGit({ baseDir: root }).raw(['update-ref', '-d', refOf(feature, task), expected]);
+    if (scope.remote) await git.raw(['push', '--quiet', '--no-verify', `--force-with-lease=${ref}:${expected}`, scope.remote, `:${ref}`]);
+    await git.raw(['update-ref', '-d', ref, ...(scope.remote ? [] : [expected])]);
     return true;
   } catch {
     return false;
+  }
+}
+
+/** Mirrors the remote's claim refs of `feature` into this repository (forced, deleted ones pruned). */
+async function fetchClaims(root: string, feature: string, remote: string): Promise<void> {
+  const spec = `+${CLAIMS_REF}/${feature}/*:${CLAIMS_REF}/${feature}/*`;
+  try {
+    await simpleGit({ baseDir: root }).raw(['fetch', '--quiet', '--no-tags', '--prune', remote, spec]);
+  } catch (error) {
+    throw new PivError('git_failed', `cannot fetch the shared claims from ${remote}: ${String((error as Error).message).trim().split('\n').at(-1)}`, {
+      hint: 'Check the remote (git remote -v) and the network, or set claims.remote: null in .agents/config.yaml to stop sharing claims with other clones.',
+      cause: error,
+    });
   }
 }

@@ -165,8 +165,10 @@ export const ConfigSchema = z.strictObject({
     .strictObject({
       /** A claim's lease in minutes; an expired claim may be taken back by resume or another agent. */
       lease_minutes: z.number().positive().default(120),
+      /** A git remote (e.g. origin) that claims are pushed to with compare-and-swap, for agents in clones on other machines. */
+      remote: z.string().min(1).nullable().default(null),
     })
-    .default({ lease_minutes: 120 }),
+    .default({ lease_minutes: 120, remote: null }),
   tokens: z
     .strictObject({
       /** Context window of the agent, in tokens. */

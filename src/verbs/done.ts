@@ -119,7 +119,7 @@ export async function done(opts: DoneOptions): Promise<DoneResult> {
       if (previousSession !== null) await writeAgentsFile(root, 'state/session.yaml', previousSession);
       throw error;
     }
-    if (session && hasLinkedWorktrees(root)) await markSharedClaimCompleted(root, session.feature, task.id, agent, now);
+    if (session && (config.claims.remote || hasLinkedWorktrees(root))) await markSharedClaimCompleted(root, session.feature, task.id, agent, now, config.claims.remote);
     const left = changed.filter((p) => !include.has(p));
     return { id: task.id, agent, passed: true, status: completed.status, attempt, commit, message: message.split('\n')[0]!, committed_paths: [...include].sort(), left_uncommitted: left, usage };
   });
@@ -152,8 +152,12 @@ export function addUsage(session: Session, tokens: number, now: string, transcri
  * With several working trees: the task's shared claim becomes `completed` (no lease), so no other tree ever claims it,
  * even before its branch is merged. Best effort: the task commit has landed either way.
  */
-async function markSharedClaimCompleted(root: string, feature: string, task: string, agent: string, now: string): Promise<void> {
-  const { listClaims, putClaim } = await import('../git/claims.js');
-  const current = (await listClaims(root, feature)).get(task);
-  await putClaim(root, feature, { task, agent, worktree: root, state: 'completed', at: now, lease_expires_at: null }, current?.hash ?? null);
+async function markSharedClaimCompleted(root: string, feature: string, task: string, agent: string, now: string, remote: string | null): Promise<void> {
+  const { listClaims, placeOf, putClaim } = await import('../git/claims.js');
+  try {
+    const current = (await listClaims(root, feature, { remote })).get(task);
+    await putClaim(root, feature, { task, agent, worktree: placeOf(root), state: 'completed', at: now, lease_expires_at: null }, current?.hash ?? null, { remote });
+  } catch {
+    // the remote is unreachable: the claim keeps its lease; the task commit is what counts
+  }
 }

@@ -95,11 +95,13 @@ export async function execute(opts: ExecuteOptions = {}): Promise<ExecuteResult>
   return withStateLock(root, async () => {
     const tasks = await readTasks(root);
     const session = await readSession(root);
-    // With several working trees, a claim is also a ref made by compare-and-swap (git/claims.ts): the file lock only
-    // covers this tree. A single tree never loads git here.
-    const sharing = session && hasLinkedWorktrees(root) ? await import('../git/claims.js') : null;
-    const claims = sharing && session ? await sharing.listClaims(root, session.feature) : new Map<string, SharedClaim>();
-    const mine = (c: SharedClaim) => c.worktree === root && c.agent === agent;
+    // With several working trees or a claims remote, a claim is also a ref written by compare-and-swap (git/claims.ts):
+    // the file lock only covers this tree. A single tree without a claims remote never loads git here.
+    const scope = { remote: config.claims.remote };
+    const sharing = session && (scope.remote || hasLinkedWorktrees(root)) ? await import('../git/claims.js') : null;
+    const claims = sharing && session ? await sharing.listClaims(root, session.feature, scope) : new Map<string, SharedClaim>();
+    const place = sharing?.placeOf(root) ?? root;
+    const mine = (c: SharedClaim) => c.worktree === place && c.agent === agent;
     const heldElsewhere = (id: string) => {
       const c = claims.get(id);
       return c !== undefined && !mine(c) && (c.state === 'completed' || c.lease_expires_at === null || Date.parse(c.lease_expires_at) > nowMs);
@@ -110,7 +112,7 @@ export async function execute(opts: ExecuteOptions = {}): Promise<ExecuteResult>
       if (heldElsewhere(id)) return false;
       const current = claims.get(id);
       const lease = new Date(nowMs + leaseMs).toISOString();
-      return sharing.putClaim(root, session.feature, { task: id, agent, worktree: root, state: 'claimed', at: now, lease_expires_at: lease }, current?.hash ?? null);
+      return sharing.putClaim(root, session.feature, { task: id, agent, worktree: place, state: 'claimed', at: now, lease_expires_at: lease }, current?.hash ?? null, scope);
     };
     const elsewhere = () =>
       [...claims.values()]

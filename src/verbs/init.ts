@@ -56,6 +56,7 @@ verify:
 
 claims:
   lease_minutes: 120 # an expired claim may be taken back by resume or another agent
+  remote: null # a git remote (origin) to share claims with agents in other clones; working trees share them anyway
 
 tokens:
   budget: 200000 # the agent's context window

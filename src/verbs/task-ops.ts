@@ -56,16 +56,16 @@ export async function taskOp(opts: TaskOpOptions): Promise<TaskOpResult> {
         break;
     }
     await writeTask(root, next);
-    if (opts.op === 'release' && hasLinkedWorktrees(root)) await dropSharedClaim(root, task.id);
+    if (opts.op === 'release' && (config.claims.remote || hasLinkedWorktrees(root))) await dropSharedClaim(root, task.id, config.claims.remote);
     return { id: task.id, op: opts.op, from: task.status, to: next.status, owner: next.owner };
   });
 }
 
-/** With several working trees, a released task's shared claim is deleted (compare-and-swap), so any tree may claim it. */
-async function dropSharedClaim(root: string, id: string): Promise<void> {
+/** With shared claims, a released task's claim ref is deleted (compare-and-swap), so any tree or clone may claim it. */
+async function dropSharedClaim(root: string, id: string, remote: string | null): Promise<void> {
   const session = await readSession(root);
   if (!session) return;
   const { dropClaim, listClaims } = await import('../git/claims.js');
-  const current = (await listClaims(root, session.feature)).get(id);
-  if (current && current.state === 'claimed') await dropClaim(root, session.feature, id, current.hash);
+  const current = (await listClaims(root, session.feature, { remote })).get(id);
+  if (current && current.state === 'claimed') await dropClaim(root, session.feature, id, current.hash, { remote });
 }
