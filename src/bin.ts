@@ -155,9 +155,10 @@ program
   .command('pause')
   .description('write a checkpoint into the session and a WIP commit of everything uncommitted')
   .option('--note <text>', 'a note for whoever resumes')
+  .option('--agent <id>', 'agent id (default $PIV_AGENT or main)')
   .option('--no-commit', 'write the checkpoint only')
   .action(async (o, cmd: Command) =>
-    run('pause', cmd, async (g) => (await import('./verbs/pause.js')).pause({ cwd: g.cwd, note: o.note, noCommit: o.commit === false }), async (r) => text((await render()).renderPause(r))),
+    run('pause', cmd, async (g) => (await import('./verbs/pause.js')).pause({ cwd: g.cwd, note: o.note, agent: o.agent, noCommit: o.commit === false }), async (r) => text((await render()).renderPause(r))),
   );
 
 program
@@ -192,9 +193,10 @@ program
   .command('status')
   .description('progress bar, counts, ready set, waves, critical path, token budget')
   .option('--tokens', 'also show estimated against actual tokens per completed task')
+  .option('--agent <id>', 'whose context budget to show (default $PIV_AGENT or main)')
   .addOption(usageFrom())
   .action(async (o, cmd: Command) =>
-    run('status', cmd, async (g) => (await import('./verbs/status.js')).status({ cwd: g.cwd, usageFrom: o.usageFrom }), async (r) => text((await render()).renderStatus(r, { tokens: o.tokens }))),
+    run('status', cmd, async (g) => (await import('./verbs/status.js')).status({ cwd: g.cwd, agent: o.agent, usageFrom: o.usageFrom }), async (r) => text((await render()).renderStatus(r, { tokens: o.tokens }))),
   );
 
 program

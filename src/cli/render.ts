@@ -167,7 +167,7 @@ export function renderResume(r: ResumeResult): string {
   if (r.decisions.length) lines.push('', head('Decisions'), ...r.decisions.map((d) => `  - ${d.question} → ${d.answer}`));
   if (r.open_questions.length) lines.push(pc.yellow(`Open questions: ${r.open_questions.join('; ')}`));
   const c = r.last_checkpoint;
-  if (c) lines.push('', `Last checkpoint ${c.at}: ${c.done}/${c.total} done, next ${c.next_task ?? '-'}${c.note ? ` — ${c.note}` : ''}`);
+  if (c) lines.push('', `Last checkpoint ${c.at} (${c.agent}): ${c.done}/${c.total} done, next ${c.next_task ?? '-'}${c.note ? ` — ${c.note}` : ''}`);
   for (const repair of r.repairs) lines.push(pc.yellow(`Repaired: ${repair.message}`));
   if (r.current) lines.push('', head(`In progress (yours): ${r.current.id} ${r.current.name}`), dim(`piv execute shows its brief; piv done ${r.current.id} when verify passes`));
   else if (r.next) lines.push('', head(`Next: ${r.next.id} ${r.next.name}`), dim('Claim it with: piv execute'));

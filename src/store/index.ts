@@ -12,7 +12,7 @@ async function writeFileAtomic(file: string, data: string): Promise<void> {
   const { default: write } = await import('write-file-atomic');
   await write(file, data);
 }
-import { ConfigSchema, SessionSchema, TaskSchema, type Config, type SchemaName, type Session, type Task } from './schemas.js';
+import { AgentStateSchema, ConfigSchema, FORMAT_VERSION, SessionSchema, TaskSchema, type AgentState, type Config, type SchemaName, type Session, type Task } from './schemas.js';
 
 export { withStateLock } from './lock.js';
 export { findRepoRoot, layout, rel, requireInitialized } from './layout.js';
@@ -21,9 +21,10 @@ import { compareIdsPure as compareIds } from '../core/ids.js';
 /** Where piv's own JSON Schemas live (the package's schemas/ folder). */
 export const PACKAGE_SCHEMAS_DIR = fileURLToPath(new URL('../../schemas/', import.meta.url));
 
-const SCHEMA_REF: Record<'task' | 'session' | 'config', string> = {
+const SCHEMA_REF: Record<'task' | 'session' | 'config' | 'agent', string> = {
   task: '../schemas/task.schema.json',
   session: '../schemas/session.schema.json',
+  agent: '../../schemas/agent.schema.json',
   config: 'schemas/config.schema.json',
 };
 
@@ -143,6 +144,38 @@ export async function writeSession(root: string, session: Session): Promise<void
   await writeYamlFile(layout(root).session, valid, SCHEMA_REF.session);
 }
 
+/** One agent's usage sessions and checkpoints; an empty state when the agent has none yet. Throws `invalid_file` (exit 2). */
+export async function readAgentState(root: string, agent: string): Promise<AgentState> {
+  const file = layout(root).agentState(agent);
+  const text = await readText(file);
+  if (text === null) return { version: FORMAT_VERSION, agent, sessions: [], checkpoints: [] };
+  return parseYaml(text, AgentStateSchema, { file: rel(root, file), kind: 'agent state file' });
+}
+
+/** Every agent's state (for feature totals and the latest checkpoint), sorted by agent id. Throws `invalid_file` (exit 2). */
+export async function readAgentStates(root: string): Promise<AgentState[]> {
+  let names: string[];
+  try {
+    names = (await readdir(layout(root).agentStatesDir)).filter((n) => n.endsWith('.yaml')).sort();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  return Promise.all(names.map((n) => readAgentState(root, n.slice(0, -'.yaml'.length))));
+}
+
+/** Validates and writes one agent's state atomically. */
+export async function writeAgentState(root: string, state: AgentState): Promise<void> {
+  const valid = AgentStateSchema.parse(state);
+  await writeYamlFile(layout(root).agentState(valid.agent), valid, SCHEMA_REF.agent);
+}
+
+/** Puts a file under `.agents/` back as it was: `text`, or absent when `text` is null (undoing a failed verb). */
+export async function restoreAgentsFile(root: string, relativePath: string, text: string | null): Promise<void> {
+  if (text === null) await rm(path.join(layout(root).agents, relativePath), { force: true });
+  else await writeAgentsFile(root, relativePath, text);
+}
+
 /** Writes the config file (init only: piv never rewrites a config a person may have edited). */
 export async function writeConfigText(root: string, text: string): Promise<void> {
   const paths = layout(root);
@@ -154,7 +187,7 @@ export async function writeConfigText(root: string, text: string): Promise<void>
 export async function installSchemas(root: string): Promise<string[]> {
   const paths = layout(root);
   await mkdir(paths.schemasDir, { recursive: true });
-  const names: SchemaName[] = ['task', 'session', 'config', 'plan'];
+  const names: SchemaName[] = ['task', 'session', 'agent', 'config', 'plan'];
   await Promise.all(names.map((n) => copyFile(path.join(PACKAGE_SCHEMAS_DIR, `${n}.schema.json`), path.join(paths.schemasDir, `${n}.schema.json`))));
   return names.map((n) => rel(root, path.join(paths.schemasDir, `${n}.schema.json`)));
 }

@@ -14,6 +14,8 @@ export function layout(root: string) {
     config: path.join(agents, 'config.yaml'),
     stateDir: path.join(agents, 'state'),
     session: path.join(agents, 'state', 'session.yaml'),
+    agentStatesDir: path.join(agents, 'state', 'agents'),
+    agentState: (agent: string) => path.join(agents, 'state', 'agents', `${agent}.yaml`),
     tasksDir: path.join(agents, 'tasks'),
     task: (id: string) => path.join(agents, 'tasks', `${id}.yaml`),
     schemasDir: path.join(agents, 'schemas'),

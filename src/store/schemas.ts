@@ -119,15 +119,24 @@ export const SessionSchema = z.strictObject({
   updated_at: isoTime,
   decisions: z.array(DecisionSchema).default([]),
   blockers: z.array(NoteSchema).default([]),
-  tokens: z
-    .strictObject({
-      /** One entry per context session; the last is the current one. The feature total is their sum. */
-      sessions: z.array(UsageSessionSchema).default([]),
-    })
-    .default({ sessions: [] }),
-  checkpoints: z.array(CheckpointSchema).default([]),
 });
 export type Session = z.infer<typeof SessionSchema>;
+
+/** An agent id: also a file name (`.agents/state/agents/<id>.yaml`). */
+export const AGENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/**
+ * `.agents/state/agents/<agent>.yaml` — what one agent's contexts used and where they paused. One file per agent, written
+ * only by that agent, so branches of a swarm merge without conflicts; feature totals are sums over these files.
+ */
+export const AgentStateSchema = z.strictObject({
+  version: z.literal(FORMAT_VERSION),
+  agent: z.string().regex(AGENT_ID_PATTERN, 'an agent id is letters, digits, dot, dash or underscore'),
+  /** One entry per context session of this agent; the last is the current one. */
+  sessions: z.array(UsageSessionSchema).default([]),
+  checkpoints: z.array(CheckpointSchema).default([]),
+});
+export type AgentState = z.infer<typeof AgentStateSchema>;
 
 const command = nullableString.default(null);
 
@@ -228,6 +237,7 @@ export type Plan = z.infer<typeof PlanSchema>;
 export const SCHEMAS = {
   task: TaskSchema,
   session: SessionSchema,
+  agent: AgentStateSchema,
   config: ConfigSchema,
   plan: PlanSchema,
 } as const;

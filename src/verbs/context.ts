@@ -1,5 +1,7 @@
 // Verb context: resolves the repository and the clock once per command, so every verb sees one consistent "now".
+import { PivError } from '../errors.js';
 import { findRepoRoot } from '../store/layout.js';
+import { AGENT_ID_PATTERN } from '../store/schemas.js';
 
 /** Options every verb takes. */
 export interface BaseOptions {
@@ -9,10 +11,16 @@ export interface BaseOptions {
   now?: Date;
 }
 
-/** The agent id used when none is given: $PIV_AGENT, else `main`. */
+/**
+ * The agent id: `agent`, else $PIV_AGENT, else `main`. Throws `usage` (exit 2) for an id that cannot be a file name
+ * (an agent's state lives in `.agents/state/agents/<id>.yaml`).
+ */
 export function defaultAgent(agent?: string): string {
-  const id = agent ?? process.env.PIV_AGENT ?? 'main';
-  return id.trim() || 'main';
+  const id = (agent ?? process.env.PIV_AGENT ?? 'main').trim() || 'main';
+  if (!AGENT_ID_PATTERN.test(id)) {
+    throw new PivError('usage', `agent id ${JSON.stringify(id)} is not valid`, { hint: 'Use letters, digits, dot, dash or underscore (at most 64), e.g. --agent worker-1.' });
+  }
+  return id;
 }
 
 /** Where actual token usage is read from: the option when given, else `claude` inside Claude Code ($CLAUDECODE=1), else none. */

@@ -91,8 +91,6 @@ export async function discuss(opts: DiscussOptions): Promise<DiscussResult> {
           updated_at: now,
           decisions: [],
           blockers: [],
-          tokens: { sessions: [{ started_at: now, used: 0, transcript: null }] },
-          checkpoints: [],
         }
       : { ...existing!, title: opts.title ?? existing!.title, request: opts.request ?? existing!.request, status: 'active', updated_at: now };
 

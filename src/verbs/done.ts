@@ -5,8 +5,8 @@ import { runCommand } from '../exec/run.js';
 import { changedPaths, commitPaths, taskCommitMessage } from '../git/git.js';
 import { hasLinkedWorktrees } from '../git/worktrees.js';
 import { AGENTS_DIR, layout, rel } from '../store/layout.js';
-import { readAgentsFile, readConfig, readSession, readTask, withStateLock, writeAgentsFile, writeSession, writeTask } from '../store/index.js';
-import type { Attempt, Session, Task } from '../store/schemas.js';
+import { readAgentsFile, readAgentState, readConfig, readSession, readTask, restoreAgentsFile, withStateLock, writeAgentState, writeTask } from '../store/index.js';
+import type { AgentState, Attempt, Task } from '../store/schemas.js';
 import { defaultAgent, resolve, usageSource, type BaseOptions } from './context.js';
 
 export interface DoneOptions extends BaseOptions {
@@ -83,23 +83,24 @@ export async function done(opts: DoneOptions): Promise<DoneResult> {
       const failed = recordFailedAttempt(task, agent, attempt, config.verify.max_attempts);
       const updated = usage ? { ...failed, actual_tokens: (failed.actual_tokens ?? 0) + usage.tokens } : failed;
       await writeTask(root, updated);
-      const current = usage ? await readSession(root) : null;
-      if (current && usage) await writeSession(root, addUsage(current, usage.tokens, now, usage.transcript));
+      if (usage) await writeAgentState(root, addUsage(await readAgentState(root, agent), usage.tokens, now, usage.transcript));
       return { id: task.id, agent, passed: false, status: updated.status, attempt, commit: null, message: null, committed_paths: [], left_uncommitted: [], usage };
     }
 
     const paths = layout(root);
     const taskRel = rel(root, paths.task(task.id));
-    const sessionRel = rel(root, paths.session);
     // Decide what the commit takes before writing anything, so a git error here leaves the task as it was.
     const changed = await changedPaths(root);
     const declared = task.files.length && !opts.all ? new Set(await changedPaths(root, task.files)) : null;
-    const otherTask = (p: string) => p.startsWith(`${AGENTS_DIR}/tasks/`) && p !== taskRel;
+    const stateRel = rel(root, paths.agentState(agent));
+    // Other tasks' YAML travels with its own task; other agents' state files with their own commits.
+    const otherTask = (p: string) => (p.startsWith(`${AGENTS_DIR}/tasks/`) && p !== taskRel) || (p.startsWith(`${AGENTS_DIR}/state/agents/`) && p !== stateRel);
     const include = new Set(changed.filter((p) => !otherTask(p) && (p.startsWith(`${AGENTS_DIR}/`) || declared === null || declared.has(p))));
 
     const previousTask = await readAgentsFile(root, `tasks/${task.id}.yaml`);
     const session = await readSession(root);
-    const previousSession = session ? await readAgentsFile(root, 'state/session.yaml') : null;
+    const stateFile = `state/agents/${agent}.yaml`;
+    const previousState = await readAgentsFile(root, stateFile);
     const usage = await resolveUsage(root, task, opts);
     const completed = complete(task, agent, attempt, now, usage?.tokens);
     const body = attempt.skipped ? 'Completed with --no-verify.' : `Verified: ${task.verify} (exit 0, ${attempt.duration_ms} ms)`;
@@ -108,15 +109,15 @@ export async function done(opts: DoneOptions): Promise<DoneResult> {
     try {
       await writeTask(root, completed);
       include.add(taskRel);
-      if (session && usage) {
-        await writeSession(root, addUsage(session, usage.tokens, now, usage.transcript));
-        include.add(sessionRel);
+      if (usage) {
+        await writeAgentState(root, addUsage(await readAgentState(root, agent), usage.tokens, now, usage.transcript));
+        include.add(stateRel);
       }
       commit = await commitPaths(root, [...include].sort(), message);
     } catch (error) {
       // Nothing committed: the task is back to what it was (claimed), so `piv done` can simply run again.
-      if (previousTask !== null) await writeAgentsFile(root, `tasks/${task.id}.yaml`, previousTask);
-      if (previousSession !== null) await writeAgentsFile(root, 'state/session.yaml', previousSession);
+      await restoreAgentsFile(root, `tasks/${task.id}.yaml`, previousTask);
+      await restoreAgentsFile(root, stateFile, previousState);
       throw error;
     }
     if (session && (config.claims.remote || hasLinkedWorktrees(root))) await markSharedClaimCompleted(root, session.feature, task.id, agent, now, config.claims.remote);
@@ -140,12 +141,12 @@ async function resolveUsage(root: string, task: Task, opts: DoneOptions): Promis
   return { tokens: usage.total_tokens, source: 'claude_transcript', transcript: usage.session_id };
 }
 
-/** Adds `tokens` to the current usage session (starting one if none), noting the transcript it came from. */
-export function addUsage(session: Session, tokens: number, now: string, transcript: string | null = null): Session {
-  const sessions = session.tokens.sessions.length ? [...session.tokens.sessions] : [{ started_at: now, used: 0, transcript: null }];
+/** Adds `tokens` to the agent's current usage session (starting one if none), noting the transcript it came from. */
+export function addUsage(state: AgentState, tokens: number, now: string, transcript: string | null = null): AgentState {
+  const sessions = state.sessions.length ? [...state.sessions] : [{ started_at: now, used: 0, transcript: null }];
   const last = sessions[sessions.length - 1]!;
   sessions[sessions.length - 1] = { ...last, used: last.used + tokens, transcript: transcript ?? last.transcript };
-  return { ...session, updated_at: now, tokens: { ...session.tokens, sessions } };
+  return { ...state, sessions };
 }
 
 /**

@@ -124,7 +124,8 @@ export async function execute(opts: ExecuteOptions = {}): Promise<ExecuteResult>
         tasks[index] = task;
         await writeTask(root, task);
         if (session && ((session.phase !== 'execute' && session.phase !== 'validate') || session.status !== 'active')) {
-          await writeSession(root, { ...session, phase: session.phase === 'validate' ? 'validate' : 'execute', status: 'active', updated_at: now });
+          // No updated_at bump: agents on two branches make the same edit, which merges cleanly.
+          await writeSession(root, { ...session, phase: session.phase === 'validate' ? 'validate' : 'execute', status: 'active' });
         }
       }
       const p = progress(tasks);

@@ -1,11 +1,13 @@
 // pause: a checkpoint in the session, then a WIP commit of everything uncommitted, so a fresh context loses nothing.
 import { featureTokens, nextTask, progress } from '../core/scheduler.js';
 import { changedPaths, commitPaths, head } from '../git/git.js';
-import { readAgentsFile, readTasks, requireSession, withStateLock, writeAgentsFile, writeSession } from '../store/index.js';
+import { readAgentsFile, readAgentState, readAgentStates, readTasks, requireSession, restoreAgentsFile, withStateLock, writeAgentState, writeSession } from '../store/index.js';
 import type { Checkpoint } from '../store/schemas.js';
-import { resolve, type BaseOptions } from './context.js';
+import { defaultAgent, resolve, type BaseOptions } from './context.js';
 
 export interface PauseOptions extends BaseOptions {
+  /** The agent pausing (its checkpoint goes to its own state file). */
+  agent?: string;
   note?: string;
   /** Write the checkpoint but make no commit. */
   noCommit?: boolean;
@@ -28,12 +30,14 @@ export async function pause(opts: PauseOptions = {}): Promise<PauseResult> {
   return withStateLock(root, async () => {
     const session = await requireSession(root);
     const tasks = await readTasks(root);
+    const agent = defaultAgent(opts.agent);
+    const state = await readAgentState(root, agent);
     const p = progress(tasks);
     const checkpoint: Checkpoint = {
       at: now,
       done: p.done,
       total: p.total,
-      tokens_used: featureTokens(session.tokens.sessions),
+      tokens_used: featureTokens((await readAgentStates(root)).flatMap((s) => s.sessions)),
       in_progress: tasks.filter((t) => t.status === 'in_progress').map((t) => t.id),
       next_task: nextTask(tasks)?.id ?? null,
       head: await head(root),
@@ -41,8 +45,11 @@ export async function pause(opts: PauseOptions = {}): Promise<PauseResult> {
     };
     // Whether there is work to save is decided before the checkpoint itself changes session.yaml.
     const dirty = opts.noCommit ? [] : await changedPaths(root);
-    const previous = (await readAgentsFile(root, 'state/session.yaml'))!;
-    await writeSession(root, { ...session, status: 'paused', updated_at: now, checkpoints: [...session.checkpoints, checkpoint] });
+    const stateFile = `state/agents/${agent}.yaml`;
+    const previous = { session: await readAgentsFile(root, 'state/session.yaml'), state: await readAgentsFile(root, stateFile) };
+    await writeAgentState(root, { ...state, checkpoints: [...state.checkpoints, checkpoint] });
+    // Only the status changes (not updated_at): agents pausing on two branches make the same edit, which merges cleanly.
+    if (session.status !== 'paused') await writeSession(root, { ...session, status: 'paused' });
     if (dirty.length === 0) return { feature: session.feature, checkpoint, commit: null, committed_paths: [] };
     const changed = await changedPaths(root);
     const body = [
@@ -57,7 +64,9 @@ export async function pause(opts: PauseOptions = {}): Promise<PauseResult> {
     try {
       commit = await commitPaths(root, changed, `wip: pause point for ${session.feature}\n\n${body}\n`);
     } catch (error) {
-      await writeAgentsFile(root, 'state/session.yaml', previous); // a failed pause leaves no half-recorded checkpoint
+      // a failed pause leaves no half-recorded checkpoint
+      await restoreAgentsFile(root, 'state/session.yaml', previous.session);
+      await restoreAgentsFile(root, stateFile, previous.state);
       throw error;
     }
     return { feature: session.feature, checkpoint, commit, committed_paths: changed };

@@ -3,7 +3,7 @@ import { explainStall, featureTokens, isLeaseExpired, nextTask, progress, type S
 import { release, renewLease, revertUncommittedCompletion } from '../core/transitions.js';
 import { runCommand, type CommandResult } from '../exec/run.js';
 import { taskCommits } from '../git/git.js';
-import { readConfig, readTasks, requireSession, withStateLock, writeSession, writeTask } from '../store/index.js';
+import { readAgentState, readAgentStates, readConfig, readTasks, requireSession, withStateLock, writeAgentState, writeSession, writeTask } from '../store/index.js';
 import type { Checkpoint } from '../store/schemas.js';
 import { defaultAgent, resolve, type BaseOptions } from './context.js';
 import { brief, decisionsOf, type TaskBrief } from './execute.js';
@@ -35,7 +35,8 @@ export interface ResumeResult {
   /** The task `piv execute` would claim next. */
   next: TaskBrief | null;
   stall: Stall | null;
-  last_checkpoint: Checkpoint | null;
+  /** The newest checkpoint of any agent, with the agent that took it. */
+  last_checkpoint: (Checkpoint & { agent: string }) | null;
   tokens: { feature_total: number; sessions: number };
   repairs: Repair[];
   /** The baseline test run; null when skipped or no test command is configured. */
@@ -76,13 +77,17 @@ export async function resume(opts: ResumeOptions = {}): Promise<ResumeResult> {
         await writeTask(root, t);
       }
     }
-    const usage = [...session.tokens.sessions, { started_at: now, used: 0, transcript: null }];
-    const updated = { ...session, status: 'active' as const, updated_at: now, tokens: { ...session.tokens, sessions: usage } };
-    await writeSession(root, updated);
-    return { session: updated, tasks, repairs };
+    // A fresh context: a new usage session for this agent (tokens start at 0; the feature total keeps growing).
+    const state = await readAgentState(root, agent);
+    await writeAgentState(root, { ...state, sessions: [...state.sessions, { started_at: now, used: 0, transcript: null }] });
+    const updated = { ...session, status: 'active' as const };
+    if (session.status !== 'active') await writeSession(root, updated);
+    return { session: updated, tasks, repairs, states: await readAgentStates(root) };
   });
 
-  const { session, tasks, repairs } = state;
+  const { session, tasks, repairs, states } = state;
+  const sessions = states.flatMap((s) => s.sessions);
+  const checkpoints = states.flatMap((s) => s.checkpoints.map((c) => ({ ...c, agent: s.agent }))).sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
   const p = progress(tasks);
   const held = tasks.find((t) => t.status === 'in_progress' && t.owner === agent);
   const next = nextTask(tasks);
@@ -105,8 +110,8 @@ export async function resume(opts: ResumeOptions = {}): Promise<ResumeResult> {
     current: held ? brief(held, tasks) : null,
     next: next ? brief(next, tasks) : null,
     stall: held || next ? null : explainStall(tasks),
-    last_checkpoint: session.checkpoints.at(-1) ?? null,
-    tokens: { feature_total: featureTokens(session.tokens.sessions), sessions: session.tokens.sessions.length },
+    last_checkpoint: checkpoints.at(-1) ?? null,
+    tokens: { feature_total: featureTokens(sessions), sessions: sessions.length },
     repairs,
     baseline,
   };

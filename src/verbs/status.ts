@@ -2,9 +2,9 @@
 import { criticalPath, waves } from '../core/graph.js';
 import { featureTokens, isLeaseExpired, progress, readySet, type Progress } from '../core/scheduler.js';
 import { PivError } from '../errors.js';
-import { readConfig, readSession, readTasks } from '../store/index.js';
+import { readAgentStates, readConfig, readSession, readTasks } from '../store/index.js';
 import type { Task } from '../store/schemas.js';
-import { resolve, usageSource, type BaseOptions } from './context.js';
+import { defaultAgent, resolve, usageSource, type BaseOptions } from './context.js';
 
 export interface StatusResult {
   feature: string | null;
@@ -48,6 +48,8 @@ export function remaining(tasks: readonly Task[]): Task[] {
 }
 
 export interface StatusOptions extends BaseOptions {
+  /** Whose context budget to show (default $PIV_AGENT or main). */
+  agent?: string;
   /** `claude`: measure the current context from the Claude Code transcript (default when $CLAUDECODE=1). */
   usageFrom?: 'claude' | 'none';
 }
@@ -59,8 +61,9 @@ export interface StatusOptions extends BaseOptions {
 export async function status(opts: StatusOptions = {}): Promise<StatusResult> {
   const { root, nowMs } = resolve(opts);
   const config = await readConfig(root);
-  const [tasks, session] = await Promise.all([readTasks(root), readSession(root)]);
-  let sessionUsed = session?.tokens.sessions.at(-1)?.used ?? 0;
+  const agent = defaultAgent(opts.agent);
+  const [tasks, session, states] = await Promise.all([readTasks(root), readSession(root), readAgentStates(root)]);
+  let sessionUsed = states.find((s) => s.agent === agent)?.sessions.at(-1)?.used ?? 0;
   let source: StatusResult['tokens']['source'] = 'recorded';
   if (usageSource(opts.usageFrom) === 'claude') {
     const { claudeUsageFor } = await import('../tokens/transcript.js');
@@ -88,7 +91,7 @@ export async function status(opts: StatusOptions = {}): Promise<StatusResult> {
     tasks: tasks.map((t) => ({ id: t.id, name: t.name, status: t.status, priority: t.priority, owner: t.owner, blocked_by: t.blocked_by, estimated_tokens: t.estimated_tokens, actual_tokens: t.actual_tokens })),
     tokens: {
       session_used: sessionUsed,
-      feature_total: featureTokens(session?.tokens.sessions ?? []),
+      feature_total: featureTokens(states.flatMap((s) => s.sessions)),
       budget: config.tokens.budget,
       percent: Math.round(ratio * 1000) / 10,
       level,

@@ -221,6 +221,11 @@ export function sessionYaml(dir: string): Record<string, any> {
   return parseYaml(read(dir, '.agents/state/session.yaml')) as Record<string, any>;
 }
 
+/** One agent's state file (usage sessions, checkpoints), parsed. */
+export function agentYaml(dir: string, agent = 'main'): Record<string, any> {
+  return parseYaml(read(dir, `.agents/state/agents/${agent}.yaml`)) as Record<string, any>;
+}
+
 /**
  * Claims the next ready task for `agent` (`piv execute`), writes each of its declared files and completes it (`piv done`).
  * Returns the task id. Throws when any step fails, so a broken fixture never passes for a test's subject.

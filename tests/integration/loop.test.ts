@@ -16,6 +16,7 @@ import {
   head,
   pivAsync,
   read,
+  agentYaml,
   sessionYaml,
   setCommand,
   snapshot,
@@ -420,12 +421,12 @@ describe.concurrent('done', () => {
     expect(task.attempts[0]).toMatchObject({ agent: 'main', exit_code: 0, passed: true, skipped: false });
     // The committed YAML is the completed one: state and history agree.
     expect(git(dir, 'show', 'HEAD:.agents/tasks/task-001.yaml')).toBe(read(dir, '.agents/tasks/task-001.yaml'));
-    expect(sessionYaml(dir).tokens.sessions.at(-1).used).toBe(1234);
+    expect(agentYaml(dir).sessions.at(-1).used).toBe(1234);
   });
 });
 
 describe.concurrent('pause', () => {
-  it('writes a checkpoint into session.yaml and a WIP commit of the dirty files; the tree is clean and unchanged after', async ({ expect }) => {
+  it('writes a checkpoint into the agent\'s state file and a WIP commit of the dirty files; the tree is clean and unchanged after', async ({ expect }) => {
     const dir = copyOf(AFTER_ONE);
     await ok(dir, ['execute']); // claims task-003 (critical path)
     write(dir, { 'src/auth.js': 'export const login = () => {};\n', 'README.md': '# test project\n\nwork in progress\n' });
@@ -441,7 +442,7 @@ describe.concurrent('pause', () => {
     expect(body).toContain('Next: task-002.');
     expect(body).toContain('Note: halfway through auth');
     const files = commitFiles(dir);
-    for (const f of ['README.md', 'src/auth.js', '.agents/state/session.yaml', '.agents/tasks/task-003.yaml']) expect(files).toContain(f);
+    for (const f of ['README.md', 'src/auth.js', '.agents/state/session.yaml', '.agents/state/agents/main.yaml', '.agents/tasks/task-003.yaml']) expect(files).toContain(f);
 
     expect(gitStatus(dir)).toEqual([]);
     expect(read(dir, 'src/auth.js')).toBe('export const login = () => {};\n');
@@ -449,10 +450,10 @@ describe.concurrent('pause', () => {
 
     const checkpoint = { done: 1, total: 5, tokens_used: 0, in_progress: ['task-003'], next_task: 'task-002', head: headBefore, note: 'halfway through auth' };
     expect(r.json.result).toMatchObject({ feature: 'user-authentication', commit: head(dir), checkpoint });
-    const session = sessionYaml(dir);
-    expect(session.status).toBe('paused');
-    expect(session.checkpoints).toHaveLength(1);
-    expect(session.checkpoints[0]).toMatchObject(checkpoint);
+    expect(sessionYaml(dir).status).toBe('paused');
+    const state = agentYaml(dir);
+    expect(state.checkpoints).toHaveLength(1);
+    expect(state.checkpoints[0]).toMatchObject(checkpoint);
     // The task stays claimed: pausing is not releasing.
     expect(taskYaml(dir, 'task-003')).toMatchObject({ status: 'in_progress', owner: 'main' });
   });
@@ -464,7 +465,7 @@ describe.concurrent('pause', () => {
     const r = await ok(dir, ['pause', '--no-commit', '--json']);
     expect(r.json.result.commit).toBeNull();
     expect(head(dir)).toBe(headBefore);
-    expect(sessionYaml(dir).checkpoints).toHaveLength(1);
+    expect(agentYaml(dir).checkpoints).toHaveLength(1);
     expect(gitStatus(dir)).toContain('?? notes.txt');
   });
 
@@ -476,7 +477,7 @@ describe.concurrent('pause', () => {
     expect(gitStatus(dir)).toEqual([]);
     const headBefore = head(dir);
     const r = await ok(dir, ['pause', '--json']);
-    expect(sessionYaml(dir).checkpoints).toHaveLength(1);
+    expect(agentYaml(dir).checkpoints).toHaveLength(1);
     expect(r.json.result.commit).toBeNull();
     expect(head(dir)).toBe(headBefore);
   });
@@ -493,7 +494,7 @@ describe.concurrent('resume', () => {
     expect(out).toContain('1/5 tasks done (20%)');
     expect(out).toContain('Completed: task-001');
     expect(out).toContain('  - Auth method? → JWT with refresh tokens');
-    expect(out).toMatch(/Last checkpoint \S+: 1\/5 done, next task-003 — end of session 1/);
+    expect(out).toMatch(/Last checkpoint \S+ \(main\): 1\/5 done, next task-003 — end of session 1/);
     expect(out).toContain('Next: task-003 Create Auth service');
     expect(out).toContain('Baseline tests: passing (test -f src/user.js && echo baseline-ok,');
 
@@ -503,7 +504,7 @@ describe.concurrent('resume', () => {
     expect(result.current).toBeNull();
     expect(result.completed).toEqual(['task-001']);
     expect(result.decisions).toEqual([{ question: 'Auth method?', answer: 'JWT with refresh tokens' }]);
-    expect(result.last_checkpoint).toMatchObject({ done: 1, total: 5, next_task: 'task-003', note: 'end of session 1' });
+    expect(result.last_checkpoint).toMatchObject({ agent: 'main', done: 1, total: 5, next_task: 'task-003', note: 'end of session 1' });
     expect(result.repairs).toEqual([]);
     expect(result.baseline).toMatchObject({ skipped: false, passed: true, exit_code: 0, command: 'test -f src/user.js && echo baseline-ok', output_tail: 'baseline-ok' });
     expect(sessionYaml(dir).status).toBe('active');

@@ -1,7 +1,7 @@
 // Several agents at once, as real concurrent processes (child_process.spawn): the state lock must give every task to
 // one agent only, and parallel completions must each land in their own commit without losing an update.
 import { afterEach, describe, expect, it } from 'vitest';
-import { commitAll, commitCount, commitFiles, git, gitStatus, piv, pivAsync, read, sessionYaml, taskYaml, tempRepo, write, exists, type CliResult } from '../helpers/repo.js';
+import { agentYaml, commitAll, commitCount, commitFiles, git, gitStatus, piv, pivAsync, read, sessionYaml, taskYaml, tempRepo, write, exists, type CliResult } from '../helpers/repo.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -79,14 +79,16 @@ describe('swarm', () => {
       const hash = git(dir, 'log', '--format=%H', `--grep=^Piv-Task: ${id}$`).trim();
       expect(hash.split('\n')).toHaveLength(1);
       expect(git(dir, 'log', '-1', '--format=%s', hash).trim()).toBe(`feat: Task ${n}`);
-      expect(commitFiles(dir, hash)).toEqual(['.agents/state/session.yaml', `.agents/tasks/${id}.yaml`, `out/t${n}.txt`]);
+      // each commit holds its task, its file and its own agent's usage, never the other agent's
+      expect(commitFiles(dir, hash)).toEqual([`.agents/state/agents/${owner.get(id)}.yaml`, `.agents/tasks/${id}.yaml`, `out/t${n}.txt`]);
       expect(git(dir, 'show', `${hash}:.agents/tasks/${id}.yaml`)).toMatch(/^status: completed$/m);
       expect(taskYaml(dir, id)).toMatchObject({ status: 'completed', owner: owner.get(id), actual_tokens: tokens[id] });
       expect(taskYaml(dir, id).attempts).toHaveLength(1);
     }
-    // Both --tokens updates reached session.yaml (read-modify-write under the lock), and HEAD holds that final state.
-    expect(sessionYaml(dir).tokens.sessions.at(-1).used).toBe(3600);
-    expect(git(dir, 'show', 'HEAD:.agents/state/session.yaml')).toBe(read(dir, '.agents/state/session.yaml'));
+    // Each agent's usage is in its own file (no shared hot file), committed with its task; the feature total sums them.
+    for (const id of ['task-001', 'task-002']) expect(agentYaml(dir, owner.get(id)!).sessions.at(-1).used).toBe(tokens[id]);
+    const status = await pivAsync(dir, ['status', '--json']);
+    expect(status.json.result.tokens.feature_total).toBe(3600);
     expect(gitStatus(dir)).toEqual([]);
   });
 });

@@ -43,7 +43,7 @@ describe('usage from a Claude Code transcript', () => {
     // messages after the claim only, each id once: (100+2000+300) + (50+500+150)
     expect(done.json.result.usage).toEqual({ tokens: 3100, source: 'claude_transcript', transcript: 'sess-1' });
     expect(read(repo.dir, '.agents/tasks/task-001.yaml')).toContain('actual_tokens: 3100');
-    expect(git(repo.dir, 'show', '--name-only', '--format=', 'HEAD')).toContain('.agents/state/session.yaml');
+    expect(git(repo.dir, 'show', '--name-only', '--format=', 'HEAD')).toContain('.agents/state/agents/main.yaml');
 
     const status = piv(repo.dir, ['status', '--usage-from', 'claude', '--json'], { env });
     // the current context is the last message's input side: 50 + 500 + 9000
