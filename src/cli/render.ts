@@ -112,11 +112,13 @@ export function renderStall(stall: Stall, extra: string[] = []): string[] {
 /** The text `piv execute` prints: the task's brief, or why nothing is ready. */
 export function renderExecute(r: ExecuteResult): string {
   if (!r.task) {
+    const warned = warningLines(r.warnings);
     const elsewhere = r.claimed_elsewhere.map((c) => `  ${c.id} is ${c.state === 'completed' ? 'completed' : 'claimed'} in another working tree by ${c.agent} (${c.worktree})`);
-    return [`${r.progress.done}/${r.progress.total} done.`, ...renderStall(r.stall!, elsewhere)].join('\n');
+    return [`${r.progress.done}/${r.progress.total} done.`, ...renderStall(r.stall!, elsewhere), ...warned].join('\n');
   }
   const verb = { claimed: 'Claimed', resumed: 'Still yours (lease renewed)', taken_over: 'Took over an expired claim', none_ready: '', all_done: '' }[r.outcome];
   return [
+    ...warningLines(r.warnings),
     dim(`${verb} for agent ${r.agent} · ${r.progress.done}/${r.progress.total} done${r.feature ? ` · ${r.feature}` : ''}`),
     '',
     ...renderBrief(r.task, r.decisions),
@@ -138,6 +140,7 @@ export function renderDone(r: DoneResult): string {
   }
   const lines = [ok(`${r.id} completed${r.attempt.skipped ? ' (--no-verify)' : `: verify passed in ${r.attempt.duration_ms} ms`}`), `Commit ${r.commit!.slice(0, 7)} ${r.message}`, dim(`  ${r.committed_paths.join(', ')}`)];
   if (r.left_uncommitted.length) lines.push(pc.yellow(`Left uncommitted (not in the task's files): ${r.left_uncommitted.join(', ')}`));
+  lines.push(...warningLines(r.warnings));
   lines.push(dim('Next: piv execute'));
   return lines.join('\n');
 }
@@ -235,7 +238,12 @@ export function renderValidate(r: ValidateResult): string {
 
 /** One line for a transition (release, block, unblock, retry, reopen). */
 export function renderTaskOp(r: TaskOpResult): string {
-  return ok(`${r.id}: ${r.from} → ${r.to}${r.owner ? ` (owner ${r.owner})` : ''}`);
+  return [ok(`${r.id}: ${r.from} → ${r.to}${r.owner ? ` (owner ${r.owner})` : ''}`), ...warningLines(r.warnings)].join('\n');
+}
+
+/** Warnings (things that did not stop a verb), one line each. */
+function warningLines(warnings: readonly string[]): string[] {
+  return warnings.map((w) => pc.yellow(`⚠ ${w}`));
 }
 
 /** GitHub Actions annotations for failed stages (printed when GITHUB_ACTIONS is set). */

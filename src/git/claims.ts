@@ -1,4 +1,5 @@
 // Shared claims: across working trees (and, with a remote, clones) a claim is a ref written by compare-and-swap, so one task is never claimed twice.
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { simpleGit } from 'simple-git';
 import { PivError } from '../errors.js';
@@ -22,10 +23,33 @@ export interface SharedClaim {
   hash: string;
 }
 
-/** The identity of a working tree in claims: host name and absolute path, so clones on two machines never look alike. */
-export function placeOf(root: string): string {
-  return `${hostname()}:${root}`;
+/**
+ * The identity of a working tree in claims: `<host>/<clone id>:<absolute path>`. The clone id is random, made once and kept in
+ * the repository's git config (`piv.placeId`), so two clones never look alike even with the same host name and path
+ * (containers, CI runners); the path tells the working trees of one clone apart.
+ */
+export async function placeOf(root: string): Promise<string> {
+  const git = simpleGit({ baseDir: root });
+  let id = (await git.raw(['config', '--get', 'piv.placeId']).catch(() => '')).trim();
+  if (!id) {
+    id = randomUUID().slice(0, 8);
+    await git.raw(['config', '--local', 'piv.placeId', id]);
+  }
+  return `${hostname()}/${id}:${root}`;
 }
+
+/** A git error that means another tree or clone changed the ref first (a lost compare-and-swap), not a failure. */
+function lostRace(error: unknown): boolean {
+  const text = String((error as Error)?.message ?? error);
+  return /stale info|non-fast-forward|fetch first|\[rejected\]|cannot lock ref|reference already exists|but expected/i.test(text) && !/remote rejected/i.test(text);
+}
+
+function gitError(what: string, error: unknown, hint: string): PivError {
+  const lines = String((error as Error)?.message ?? error).trim().split('\n').filter(Boolean);
+  return new PivError('git_failed', `${what}: ${lines.slice(-2).join(' ')}`, { hint, cause: error });
+}
+
+const CLAIM_HINT = 'Check the remote (git remote -v), its hooks and your access, or set claims.remote: null in .agents/config.yaml to stop sharing claims with other clones.';
 
 const refOf = (feature: string, task: string) => `${CLAIMS_REF}/${feature}/${task}`;
 
@@ -64,9 +88,11 @@ export async function listClaims(root: string, feature: string, scope: ClaimScop
 
 /**
  * Writes `claim` to its ref if the ref still has the value `expected` (null: the ref must not exist) — git's own
- * compare-and-swap (`git update-ref <ref> <new> <old>`). Returns false when another tree got there first.
+ * compare-and-swap (`git update-ref <ref> <new> <old>`; remotely `git push --force-with-lease=<ref>:<old>`).
+ * Returns the new claim commit, or null when another tree or clone got there first.
+ * Throws PivError `git_failed` for any other failure (unreachable remote, a hook that refuses, no access).
  */
-export async function putClaim(root: string, feature: string, claim: Omit<SharedClaim, 'hash'>, expected: string | null, scope: ClaimScope = { remote: null }): Promise<boolean> {
+export async function putClaim(root: string, feature: string, claim: Omit<SharedClaim, 'hash'>, expected: string | null, scope: ClaimScope = { remote: null }): Promise<string | null> {
   const git = simpleGit({ baseDir: root });
   const ref = refOf(feature, claim.task);
   // Claim commits are piv's bookkeeping, not anyone's work: they carry piv's identity (and need none configured).
@@ -75,13 +101,17 @@ export async function putClaim(root: string, feature: string, claim: Omit<Shared
     // Remotely, the push is the compare-and-swap: --force-with-lease=<ref>:<old> (empty old: the ref must not exist).
     if (scope.remote) await git.raw(['push', '--quiet', '--no-verify', `--force-with-lease=${ref}:${expected ?? ''}`, scope.remote, `${commit}:${ref}`]);
     await git.raw(['update-ref', '-m', `piv ${claim.state}`, ref, commit, ...(scope.remote ? [] : [expected ?? ZERO])]);
-    return true;
-  } catch {
-    return false;
+    return commit;
+  } catch (error) {
+    if (lostRace(error)) return null;
+    throw gitError(`cannot write the claim ${ref}`, error, CLAIM_HINT);
   }
 }
 
-/** Deletes a claim's ref (and the remote's, with a remote) if it still has the value `expected`. False when it changed meanwhile. */
+/**
+ * Deletes a claim's ref (and the remote's, with a remote) if it still has the value `expected`. Returns false when it changed
+ * meanwhile. Throws PivError `git_failed` for any other failure.
+ */
 export async function dropClaim(root: string, feature: string, task: string, expected: string, scope: ClaimScope = { remote: null }): Promise<boolean> {
   const git = simpleGit({ baseDir: root });
   const ref = refOf(feature, task);
@@ -89,8 +119,9 @@ export async function dropClaim(root: string, feature: string, task: string, exp
     if (scope.remote) await git.raw(['push', '--quiet', '--no-verify', `--force-with-lease=${ref}:${expected}`, scope.remote, `:${ref}`]);
     await git.raw(['update-ref', '-d', ref, ...(scope.remote ? [] : [expected])]);
     return true;
-  } catch {
-    return false;
+  } catch (error) {
+    if (lostRace(error)) return false;
+    throw gitError(`cannot delete the claim ${ref}`, error, CLAIM_HINT);
   }
 }
 
@@ -100,9 +131,11 @@ async function fetchClaims(root: string, feature: string, remote: string): Promi
   try {
     await simpleGit({ baseDir: root }).raw(['fetch', '--quiet', '--no-tags', '--prune', remote, spec]);
   } catch (error) {
-    throw new PivError('git_failed', `cannot fetch the shared claims from ${remote}: ${String((error as Error).message).trim().split('\n').at(-1)}`, {
-      hint: 'Check the remote (git remote -v) and the network, or set claims.remote: null in .agents/config.yaml to stop sharing claims with other clones.',
-      cause: error,
-    });
+    throw gitError(`cannot fetch the shared claims from ${remote}`, error, CLAIM_HINT);
   }
+}
+
+/** Whether a claim still binds: completed, or claimed with a lease that has not ended at `nowMs` (ms since epoch). */
+export function isLive(claim: SharedClaim, nowMs: number): boolean {
+  return claim.state === 'completed' || claim.lease_expires_at === null || Date.parse(claim.lease_expires_at) > nowMs;
 }

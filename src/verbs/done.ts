@@ -37,6 +37,8 @@ export interface DoneResult {
   left_uncommitted: string[];
   /** Tokens recorded for the task, and where the figure came from. */
   usage: { tokens: number; source: 'flag' | 'claude_transcript'; transcript: string | null } | null;
+  /** Things the agent should know that did not stop the verb (e.g. the shared claim could not be marked completed). */
+  warnings: string[];
 }
 
 /**
@@ -61,6 +63,11 @@ export async function done(opts: DoneOptions): Promise<DoneResult> {
     throw new PivError('usage', `--tokens must be a whole number of tokens, got ${opts.tokens}`);
   }
 
+  const warnings: string[] = [];
+  const session0 = await readSession(root);
+  const sharing = session0 !== null && (config.claims.remote !== null || hasLinkedWorktrees(root));
+  if (sharing) await assertSharedClaimNotLost(root, session0!.feature, before.id, agent, config.claims.remote, Date.parse(now), warnings);
+
   let attempt: Attempt;
   if (opts.noVerify) {
     attempt = { at: now, agent, exit_code: null, passed: true, skipped: true, duration_ms: 0, timed_out: false, output_tail: 'completed with --no-verify: verify was not run' };
@@ -84,7 +91,7 @@ export async function done(opts: DoneOptions): Promise<DoneResult> {
       const updated = usage ? { ...failed, actual_tokens: (failed.actual_tokens ?? 0) + usage.tokens } : failed;
       await writeTask(root, updated);
       if (usage) await writeAgentState(root, addUsage(await readAgentState(root, agent), usage.tokens, now, usage.transcript));
-      return { id: task.id, agent, passed: false, status: updated.status, attempt, commit: null, message: null, committed_paths: [], left_uncommitted: [], usage };
+      return { id: task.id, agent, passed: false, status: updated.status, attempt, commit: null, message: null, committed_paths: [], left_uncommitted: [], usage, warnings };
     }
 
     const paths = layout(root);
@@ -120,9 +127,9 @@ export async function done(opts: DoneOptions): Promise<DoneResult> {
       await restoreAgentsFile(root, stateFile, previousState);
       throw error;
     }
-    if (session && (config.claims.remote || hasLinkedWorktrees(root))) await markSharedClaimCompleted(root, session.feature, task.id, agent, now, config.claims.remote);
+    if (session && sharing) await markSharedClaimCompleted(root, session.feature, task.id, agent, now, config.claims.remote, warnings);
     const left = changed.filter((p) => !include.has(p));
-    return { id: task.id, agent, passed: true, status: completed.status, attempt, commit, message: message.split('\n')[0]!, committed_paths: [...include].sort(), left_uncommitted: left, usage };
+    return { id: task.id, agent, passed: true, status: completed.status, attempt, commit, message: message.split('\n')[0]!, committed_paths: [...include].sort(), left_uncommitted: left, usage, warnings };
   });
 }
 
@@ -150,15 +157,38 @@ export function addUsage(state: AgentState, tokens: number, now: string, transcr
 }
 
 /**
- * With several working trees: the task's shared claim becomes `completed` (no lease), so no other tree ever claims it,
- * even before its branch is merged. Best effort: the task commit has landed either way.
+ * With shared claims: refuses (conflict, exit 3) to complete a task whose claim ref another tree or clone now holds
+ * (a lease that ended and was taken over), before verify runs. An unreachable remote only adds a warning.
  */
-async function markSharedClaimCompleted(root: string, feature: string, task: string, agent: string, now: string, remote: string | null): Promise<void> {
+async function assertSharedClaimNotLost(root: string, feature: string, task: string, agent: string, remote: string | null, nowMs: number, warnings: string[]): Promise<void> {
+  const { isLive, listClaims, placeOf } = await import('../git/claims.js');
+  let current;
+  try {
+    current = (await listClaims(root, feature, { remote })).get(task);
+  } catch (error) {
+    warnings.push(`${(error as Error).message}; the shared claim was not checked`);
+    return;
+  }
+  const place = await placeOf(root);
+  if (current && !(current.worktree === place && current.agent === agent) && isLive(current, nowMs)) {
+    throw new PivError('conflict', `${task} is claimed in another working tree by ${current.agent} (${current.worktree})`, {
+      hint: 'Your claim was lost (its lease ended and was taken over). Hand your changes to that agent, or release and re-plan.',
+      details: { task, owner: current.agent, worktree: current.worktree },
+    });
+  }
+}
+
+/**
+ * With shared claims: the task's claim becomes `completed` (no lease), so no other tree or clone ever claims it, even
+ * before its branch is merged. The task commit has landed either way: a failure here becomes a warning.
+ */
+async function markSharedClaimCompleted(root: string, feature: string, task: string, agent: string, now: string, remote: string | null, warnings: string[]): Promise<void> {
   const { listClaims, placeOf, putClaim } = await import('../git/claims.js');
   try {
     const current = (await listClaims(root, feature, { remote })).get(task);
-    await putClaim(root, feature, { task, agent, worktree: placeOf(root), state: 'completed', at: now, lease_expires_at: null }, current?.hash ?? null, { remote });
-  } catch {
-    // the remote is unreachable: the claim keeps its lease; the task commit is what counts
+    const written = await putClaim(root, feature, { task, agent, worktree: await placeOf(root), state: 'completed', at: now, lease_expires_at: null }, current?.hash ?? null, { remote });
+    if (written === null) warnings.push(`the shared claim on ${task} changed meanwhile and was not marked completed`);
+  } catch (error) {
+    warnings.push(`${(error as Error).message}; the shared claim on ${task} is not marked completed yet (your next \`piv execute\` does it)`);
   }
 }

@@ -50,6 +50,8 @@ export interface ExecuteResult {
   stall: Stall | null;
   /** Ready tasks skipped because another working tree holds them (shared claims; [] with a single tree). */
   claimed_elsewhere: { id: string; agent: string; worktree: string; state: SharedClaim['state'] }[];
+  /** Things the agent should know that did not stop the verb (e.g. the claims remote was unreachable). */
+  warnings: string[];
 }
 
 /** The brief of a task (what to do, how it is verified, what it unblocks). */
@@ -98,21 +100,54 @@ export async function execute(opts: ExecuteOptions = {}): Promise<ExecuteResult>
     // With several working trees or a claims remote, a claim is also a ref written by compare-and-swap (git/claims.ts):
     // the file lock only covers this tree. A single tree without a claims remote never loads git here.
     const scope = { remote: config.claims.remote };
-    const sharing = session && (scope.remote || hasLinkedWorktrees(root)) ? await import('../git/claims.js') : null;
-    const claims = sharing && session ? await sharing.listClaims(root, session.feature, scope) : new Map<string, SharedClaim>();
-    const place = sharing?.placeOf(root) ?? root;
+    const warnings: string[] = [];
+    const held0 = tasks.find((t) => t.status === 'in_progress' && t.owner === agent);
+    let sharing = session && (scope.remote || hasLinkedWorktrees(root)) ? await import('../git/claims.js') : null;
+    let claims = new Map<string, SharedClaim>();
+    if (sharing && session) {
+      try {
+        claims = await sharing.listClaims(root, session.feature, scope);
+      } catch (error) {
+        // Offline, an agent may go on with the task it holds; it may not take a new one (that could be a double claim).
+        if (!held0 || opts.task !== undefined) throw error;
+        warnings.push(`${(error as Error).message}; continuing with your claim on ${held0.id} offline`);
+        sharing = null;
+      }
+    }
+    const place = sharing ? await sharing.placeOf(root) : root;
     const mine = (c: SharedClaim) => c.worktree === place && c.agent === agent;
+    // A `done` that could not reach the remote left its claim `claimed`: publish the completion now.
+    for (const t of tasks) {
+      const c = claims.get(t.id);
+      if (sharing && session && c && t.status === 'completed' && c.state === 'claimed' && mine(c)) {
+        const hash = await sharing.putClaim(root, session.feature, { ...c, state: 'completed', at: now, lease_expires_at: null }, c.hash, scope).catch(() => null);
+        if (hash) claims.set(t.id, { ...c, state: 'completed', lease_expires_at: null, hash });
+      }
+    }
     const heldElsewhere = (id: string) => {
       const c = claims.get(id);
-      return c !== undefined && !mine(c) && (c.state === 'completed' || c.lease_expires_at === null || Date.parse(c.lease_expires_at) > nowMs);
+      return c !== undefined && !mine(c) && sharing !== null && sharing.isLive(c, nowMs);
     };
-    /** Takes (or renews) the shared claim on `id`; false when another tree holds it or won the race. */
-    const claimShared = async (id: string): Promise<boolean> => {
-      if (!sharing || !session) return true;
-      if (heldElsewhere(id)) return false;
+    /** Takes (or renews) the shared claim on `id`: the claim commit, 'local' without sharing, or null when another tree holds it. */
+    const claimShared = async (id: string): Promise<string | null> => {
+      if (!sharing || !session) return 'local';
+      if (heldElsewhere(id)) return null;
       const current = claims.get(id);
       const lease = new Date(nowMs + leaseMs).toISOString();
       return sharing.putClaim(root, session.feature, { task: id, agent, worktree: place, state: 'claimed', at: now, lease_expires_at: lease }, current?.hash ?? null, scope);
+    };
+    /** Undoes a shared claim this call wrote, when writing the task file then failed (best effort). */
+    const undoShared = async (id: string, hash: string) => {
+      if (sharing && session && hash !== 'local') await sharing.dropClaim(root, session.feature, id, hash, scope).catch(() => false);
+    };
+    /** A task this agent held whose shared claim another tree now has: released here, and reported as a conflict. */
+    const lost = async (task: Task): Promise<never> => {
+      const c = claims.get(task.id);
+      await writeTask(root, release(task, agent, now, `claim lost: ${c ? `${c.agent} (${c.worktree})` : 'another working tree'} holds ${task.id}`, true));
+      throw new PivError('conflict', `${task.id} is now claimed in another working tree${c ? ` by ${c.agent} (${c.worktree})` : ''}; your claim was released`, {
+        hint: 'Your lease had ended or the task was claimed before this tree shared claims. Keep your changes for its owner, and run `piv execute` for another task.',
+        details: { task: task.id, owner: c?.agent ?? null, worktree: c?.worktree ?? null },
+      });
     };
     const elsewhere = () =>
       [...claims.values()]
@@ -138,38 +173,53 @@ export async function execute(opts: ExecuteOptions = {}): Promise<ExecuteResult>
         progress: { done: p.done, total: p.total },
         stall: task ? null : explainStall(tasks),
         claimed_elsewhere: elsewhere(),
+        warnings,
       };
+    };
+    /** finish() for a task whose shared claim was just written: if the task file cannot be written, the claim is undone. */
+    const finishClaimed = async (outcome: ExecuteResult['outcome'], task: Task, hash: string): Promise<ExecuteResult> => {
+      try {
+        return await finish(outcome, task);
+      } catch (error) {
+        await undoShared(task.id, hash);
+        throw error;
+      }
     };
     if (opts.task !== undefined) {
       const chosen = tasks.find((t) => t.id === opts.task);
       if (!chosen) throw new PivError('not_found', `task ${opts.task} does not exist`, { hint: 'List tasks with `piv status`.' });
-      if (chosen.status === 'in_progress' && chosen.owner === agent) return finish('resumed', renewLease(chosen, agent, now, leaseMs));
+      if (chosen.status === 'in_progress' && chosen.owner === agent) {
+        if ((await claimShared(chosen.id)) === null) return lost(chosen);
+        return finish('resumed', renewLease(chosen, agent, now, leaseMs));
+      }
       const waiting = explainStall(tasks).waiting.find((w) => w.id === chosen.id)?.waiting_on ?? [];
       if (chosen.status === 'pending' && waiting.length) {
         throw new PivError('invalid_transition', `${chosen.id} is not ready: it waits on ${waiting.join(', ')}`, { hint: 'Finish those first, or run `piv execute` to get a ready task.', details: { task: chosen.id, waiting_on: waiting } });
       }
       const checked = claim(chosen, agent, now, leaseMs); // throws for a task that is not pending
-      if (!(await claimShared(chosen.id))) {
+      const hash = await claimShared(chosen.id);
+      if (hash === null) {
         const c = claims.get(chosen.id);
         throw new PivError('conflict', `${chosen.id} is claimed in another working tree${c ? ` by ${c.agent} (${c.worktree})` : ''}`, {
           hint: 'Pick another task with `piv execute`.',
           details: { task: chosen.id, owner: c?.agent ?? null, worktree: c?.worktree ?? null },
         });
       }
-      return finish('claimed', checked);
+      return finishClaimed('claimed', checked, hash);
     }
-    const held = tasks.find((t) => t.status === 'in_progress' && t.owner === agent);
-    if (held) {
-      if (sharing) await claimShared(held.id);
-      return finish('resumed', renewLease(held, agent, now, leaseMs));
+    if (held0) {
+      if (sharing && (await claimShared(held0.id)) === null) return lost(held0);
+      return finish('resumed', renewLease(held0, agent, now, leaseMs));
     }
     for (const candidate of readySet(tasks)) {
-      if (await claimShared(candidate.id)) return finish('claimed', claim(candidate, agent, now, leaseMs));
+      const hash = await claimShared(candidate.id);
+      if (hash !== null) return finishClaimed('claimed', claim(candidate, agent, now, leaseMs), hash);
     }
     const stale = tasks.find((t) => isLeaseExpired(t, nowMs));
-    if (stale && (await claimShared(stale.id))) {
+    const staleHash = stale ? await claimShared(stale.id) : null;
+    if (stale && staleHash !== null) {
       const released = release(stale, agent, now, `claim of ${stale.owner} expired at ${stale.lease_expires_at}; taken over by ${agent}`, true);
-      return finish('taken_over', claim(released, agent, now, leaseMs));
+      return finishClaimed('taken_over', claim(released, agent, now, leaseMs), staleHash);
     }
     return finish(tasks.length > 0 && tasks.every((t) => t.status === 'completed') ? 'all_done' : 'none_ready', null);
   });

@@ -23,6 +23,8 @@ export interface TaskOpResult {
   from: Task['status'];
   to: Task['status'];
   owner: string | null;
+  /** Things the agent should know that did not stop the verb (a shared claim left in place). */
+  warnings: string[];
 }
 
 /**
@@ -55,17 +57,32 @@ export async function taskOp(opts: TaskOpOptions): Promise<TaskOpResult> {
         next = T.reopen(task, agent, now, reason || 'no reason given', leaseMs);
         break;
     }
+    const warnings: string[] = [];
+    // The shared claim goes first: a released task whose ref stayed would be unclaimable elsewhere until its lease ends.
+    if (opts.op === 'release' && (config.claims.remote || hasLinkedWorktrees(root))) await dropSharedClaim(root, task.id, agent, config.claims.remote, Boolean(opts.force), warnings);
     await writeTask(root, next);
-    if (opts.op === 'release' && (config.claims.remote || hasLinkedWorktrees(root))) await dropSharedClaim(root, task.id, config.claims.remote);
-    return { id: task.id, op: opts.op, from: task.status, to: next.status, owner: next.owner };
+    return { id: task.id, op: opts.op, from: task.status, to: next.status, owner: next.owner, warnings };
   });
 }
 
-/** With shared claims, a released task's claim ref is deleted (compare-and-swap), so any tree or clone may claim it. */
-async function dropSharedClaim(root: string, id: string, remote: string | null): Promise<void> {
+/**
+ * With shared claims, a released task's claim ref is deleted (compare-and-swap) so any tree or clone may claim it — only
+ * this agent's own claim, or any with `force`. An unreachable remote becomes a warning (the claim then ends with its lease).
+ */
+async function dropSharedClaim(root: string, id: string, agent: string, remote: string | null, force: boolean, warnings: string[]): Promise<void> {
   const session = await readSession(root);
   if (!session) return;
-  const { dropClaim, listClaims } = await import('../git/claims.js');
-  const current = (await listClaims(root, session.feature, { remote })).get(id);
-  if (current && current.state === 'claimed') await dropClaim(root, session.feature, id, current.hash, { remote });
+  const { dropClaim, listClaims, placeOf } = await import('../git/claims.js');
+  try {
+    const current = (await listClaims(root, session.feature, { remote })).get(id);
+    if (!current || current.state !== 'claimed') return;
+    const mine = current.worktree === (await placeOf(root)) && current.agent === agent;
+    if (!mine && !force) {
+      warnings.push(`the shared claim on ${id} belongs to ${current.agent} (${current.worktree}) and was left in place (--force removes it)`);
+      return;
+    }
+    if (!(await dropClaim(root, session.feature, id, current.hash, { remote }))) warnings.push(`the shared claim on ${id} changed meanwhile and was left in place`);
+  } catch (error) {
+    warnings.push(`${(error as Error).message}; the shared claim on ${id} stays until its lease ends`);
+  }
 }

@@ -1,5 +1,5 @@
 // Clones sharing a remote (claims.remote: origin): a claim is pushed with --force-with-lease, so a lost race is a rejected push.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -70,5 +70,42 @@ describe('claims shared through a remote', () => {
     expect(piv(b, ['release', 'task-002']).code).toBe(0);
     expect(git(remote, 'for-each-ref', '--format=%(refname)', 'refs/piv/claims/').trim()).toBe('refs/piv/claims/remote/task-001');
     expect(piv(a, ['execute', '--json']).json.result.task.id).toBe('task-002');
+  });
+});
+
+describe('a remote that refuses', () => {
+  let repo: { dir: string; cleanup: () => void };
+  let scratch = '';
+  afterEach(() => {
+    repo.cleanup();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('a push refused by a hook is an error (exit 1), not a lost race; an unreachable remote fails a new claim', () => {
+    repo = tempRepo();
+    const seed = repo.dir;
+    piv(seed, ['init', '--agents', 'none']);
+    write(seed, { '.agents/config.yaml': read(seed, '.agents/config.yaml').replace('  remote: null', '  remote: origin') });
+    piv(seed, ['discuss', 'remote']);
+    piv(seed, ['plan', '-'], { input: PLAN });
+    git(seed, 'add', '-A');
+    git(seed, 'commit', '-qm', 'plan');
+    scratch = mkdtempSync(path.join(os.tmpdir(), 'piv-remote-'));
+    const remote = path.join(scratch, 'remote.git');
+    git(scratch, 'clone', '-q', '--bare', seed, remote);
+    git(scratch, 'clone', '-q', remote, 'a');
+    const a = path.join(scratch, 'a');
+    write(remote, { 'hooks/pre-receive': '#!/bin/sh\necho "claims are frozen" >&2\nexit 1\n' });
+    chmodSync(path.join(remote, 'hooks/pre-receive'), 0o755);
+    const refused = piv(a, ['execute', '--json']);
+    expect(refused.code).toBe(1);
+    expect(refused.json.error.code).toBe('git_failed');
+    expect(refused.json.error.message).toContain('cannot write the claim refs/piv/claims/remote/task-001');
+    expect(read(a, '.agents/tasks/task-001.yaml')).toContain('status: pending');
+
+    git(a, 'remote', 'set-url', 'origin', path.join(scratch, 'gone.git'));
+    const offline = piv(a, ['execute', '--json']);
+    expect(offline.code).toBe(1);
+    expect(offline.json.error.message).toContain('cannot fetch the shared claims from origin');
   });
 });

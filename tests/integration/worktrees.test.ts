@@ -2,7 +2,7 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { git, piv, pivAsync, tempRepo, write } from '../helpers/repo.js';
+import { git, piv, pivAsync, read, tempRepo, write } from '../helpers/repo.js';
 
 const PLAN = `tasks:
   - id: task-001
@@ -80,5 +80,54 @@ describe('shared claims across working trees', () => {
     expect(none.outcome).toBe('none_ready');
     expect(none.claimed_elsewhere.length + none.stall.in_progress.length).toBeGreaterThanOrEqual(1);
     expect(path.basename(b)).toMatch(/-b$/);
+  });
+});
+
+describe('losing a shared claim', () => {
+  let repo: { dir: string; cleanup: () => void };
+  let other = '';
+  afterEach(() => {
+    if (other) git(repo.dir, 'worktree', 'remove', '--force', other);
+    rmSync(other, { recursive: true, force: true });
+    repo.cleanup();
+  });
+
+  it('a claim taken over after its lease ended is reported lost (exit 3) and released here; done refuses; release leaves others\' claims', () => {
+    repo = tempRepo();
+    const main = repo.dir;
+    piv(main, ['init', '--agents', 'none']);
+    // a lease of 30 ms, so the test can let it end
+    write(main, { '.agents/config.yaml': read(main, '.agents/config.yaml').replace('lease_minutes: 120', 'lease_minutes: 0.0005') });
+    piv(main, ['discuss', 'shared']);
+    expect(piv(main, ['plan', '-'], { input: PLAN }).code).toBe(0);
+    git(main, 'add', '-A');
+    git(main, 'commit', '-qm', 'plan');
+    other = `${main}-b`;
+    git(main, 'worktree', 'add', '-q', other, '-b', 'b');
+
+    expect(piv(main, ['execute', '--agent', 'a', '--task', 'task-001', '--json']).json.result.task.id).toBe('task-001');
+    const until = Date.now() + 100;
+    while (Date.now() < until) {
+      // let the 30 ms lease end
+    }
+    // tree b keeps the usual 2-hour lease (its own checkout of the config)
+    write(other, { '.agents/config.yaml': read(other, '.agents/config.yaml').replace('lease_minutes: 0.0005', 'lease_minutes: 120') });
+    expect(piv(other, ['execute', '--agent', 'b', '--task', 'task-001', '--json']).json.result.outcome).toBe('claimed');
+
+    write(main, { 'one.txt': '1\n' });
+    const done = piv(main, ['done', 'task-001', '--agent', 'a', '--json']);
+    expect(done.code).toBe(3);
+    expect(done.json.error.message).toMatch(/^task-001 is claimed in another working tree by b \(/);
+
+    const again = piv(main, ['execute', '--agent', 'a', '--json']);
+    expect(again.code).toBe(3);
+    expect(again.json.error.message).toContain('your claim was released');
+    expect(read(main, '.agents/tasks/task-001.yaml')).toContain('status: pending');
+
+    // main cannot delete b's claim without --force
+    expect(piv(main, ['execute', '--agent', 'a', '--task', 'task-002']).code).toBe(0);
+    const rel = piv(main, ['release', 'task-002', '--agent', 'a', '--json']);
+    expect(rel.json.result.warnings).toEqual([]);
+    expect(git(main, 'for-each-ref', '--format=%(refname)', 'refs/piv/claims/shared/').trim()).toBe('refs/piv/claims/shared/task-001');
   });
 });
