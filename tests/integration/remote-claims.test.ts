@@ -1,50 +1,21 @@
 // Clones sharing a remote (claims.remote: origin): a claim is pushed with --force-with-lease, so a lost race is a rejected push.
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { chmodSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { git, piv, pivAsync, read, tempRepo, write } from '../helpers/repo.js';
+import { git, piv, pivAsync, read, write } from '../helpers/repo.js';
+import { plannedRepo, type Swarm } from '../helpers/swarm.js';
 
-const PLAN = `tasks:
-  - id: task-001
-    name: One
-    files: [one.txt]
-    verify: test -f one.txt
-  - id: task-002
-    name: Two
-    files: [two.txt]
-    verify: test -f two.txt
-`;
+/** A planned feature with claims.remote: origin, pushed to a bare remote. */
+const withRemote = () => plannedRepo('remote', 2, { config: (text) => text.replace('  remote: null', '  remote: origin') });
 
 describe('claims shared through a remote', () => {
-  let repo: { dir: string; cleanup: () => void };
-  let scratch = '';
-  afterEach(() => {
-    repo.cleanup();
-    rmSync(scratch, { recursive: true, force: true });
-  });
+  let swarm: Swarm;
+  afterEach(() => swarm.cleanup());
 
-  /** A bare remote holding a planned feature with claims.remote: origin, and two clones of it. */
+  /** Two clones of the remote. */
   function setUp(): { a: string; b: string; remote: string } {
-    repo = tempRepo();
-    const seed = repo.dir;
-    piv(seed, ['init', '--agents', 'none']);
-    write(seed, { '.agents/config.yaml': read(seed, '.agents/config.yaml').replace('  remote: null', '  remote: origin') });
-    piv(seed, ['discuss', 'remote']);
-    expect(piv(seed, ['plan', '-'], { input: PLAN }).code).toBe(0);
-    git(seed, 'add', '-A');
-    git(seed, 'commit', '-qm', 'plan');
-    scratch = mkdtempSync(path.join(os.tmpdir(), 'piv-remote-'));
-    const remote = path.join(scratch, 'remote.git');
-    git(scratch, 'clone', '-q', '--bare', seed, remote);
-    const clone = (name: string) => {
-      git(scratch, 'clone', '-q', remote, name);
-      const dir = path.join(scratch, name);
-      git(dir, 'config', 'user.email', `${name}@example.com`);
-      git(dir, 'config', 'user.name', name);
-      return dir;
-    };
-    return { a: clone('a'), b: clone('b'), remote };
+    swarm = withRemote();
+    return { remote: swarm.remote(), a: swarm.clone('a'), b: swarm.clone('b') };
   }
 
   it('two clones claiming at once get different tasks; the remote holds both claims', async () => {
@@ -74,27 +45,13 @@ describe('claims shared through a remote', () => {
 });
 
 describe('a remote that refuses', () => {
-  let repo: { dir: string; cleanup: () => void };
-  let scratch = '';
-  afterEach(() => {
-    repo.cleanup();
-    rmSync(scratch, { recursive: true, force: true });
-  });
+  let swarm: Swarm;
+  afterEach(() => swarm.cleanup());
 
   it('a push refused by a hook is an error (exit 1), not a lost race; an unreachable remote fails a new claim', () => {
-    repo = tempRepo();
-    const seed = repo.dir;
-    piv(seed, ['init', '--agents', 'none']);
-    write(seed, { '.agents/config.yaml': read(seed, '.agents/config.yaml').replace('  remote: null', '  remote: origin') });
-    piv(seed, ['discuss', 'remote']);
-    piv(seed, ['plan', '-'], { input: PLAN });
-    git(seed, 'add', '-A');
-    git(seed, 'commit', '-qm', 'plan');
-    scratch = mkdtempSync(path.join(os.tmpdir(), 'piv-remote-'));
-    const remote = path.join(scratch, 'remote.git');
-    git(scratch, 'clone', '-q', '--bare', seed, remote);
-    git(scratch, 'clone', '-q', remote, 'a');
-    const a = path.join(scratch, 'a');
+    swarm = withRemote();
+    const remote = swarm.remote();
+    const a = swarm.clone('a');
     write(remote, { 'hooks/pre-receive': '#!/bin/sh\necho "claims are frozen" >&2\nexit 1\n' });
     chmodSync(path.join(remote, 'hooks/pre-receive'), 0o755);
     const refused = piv(a, ['execute', '--json']);
@@ -103,7 +60,7 @@ describe('a remote that refuses', () => {
     expect(refused.json.error.message).toContain('cannot write the claim refs/piv/claims/remote/task-001');
     expect(read(a, '.agents/tasks/task-001.yaml')).toContain('status: pending');
 
-    git(a, 'remote', 'set-url', 'origin', path.join(scratch, 'gone.git'));
+    git(a, 'remote', 'set-url', 'origin', path.join(path.dirname(remote), 'gone.git'));
     const offline = piv(a, ['execute', '--json']);
     expect(offline.code).toBe(1);
     expect(offline.json.error.message).toContain('cannot fetch the shared claims from origin');

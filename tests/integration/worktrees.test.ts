@@ -1,45 +1,16 @@
 // Several working trees of one repository (git worktree): claims are shared through refs made by compare-and-swap.
-import { rmSync } from 'node:fs';
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { git, piv, pivAsync, read, tempRepo, write } from '../helpers/repo.js';
-
-const PLAN = `tasks:
-  - id: task-001
-    name: One
-    files: [one.txt]
-    verify: test -f one.txt
-  - id: task-002
-    name: Two
-    files: [two.txt]
-    verify: test -f two.txt
-  - id: task-003
-    name: Three
-    files: [three.txt]
-    verify: test -f three.txt
-`;
+import { git, piv, pivAsync, read, write } from '../helpers/repo.js';
+import { plannedRepo, type Swarm } from '../helpers/swarm.js';
 
 describe('shared claims across working trees', () => {
-  let repo: { dir: string; cleanup: () => void };
-  let other = '';
-  afterEach(() => {
-    if (other) git(repo.dir, 'worktree', 'remove', '--force', other);
-    rmSync(other, { recursive: true, force: true });
-    repo.cleanup();
-  });
+  let swarm: Swarm;
+  afterEach(() => swarm.cleanup());
 
-  /** A repository with the plan committed, and a second working tree on branch `b`. */
+  /** A repository with a three-task plan committed, and a second working tree on branch `b`. */
   function setUp(): { main: string; b: string } {
-    repo = tempRepo();
-    const main = repo.dir;
-    piv(main, ['init', '--agents', 'none']);
-    piv(main, ['discuss', 'shared']);
-    expect(piv(main, ['plan', '-'], { input: PLAN }).code).toBe(0);
-    git(main, 'add', '-A');
-    git(main, 'commit', '-qm', 'plan');
-    other = `${main}-b`;
-    git(main, 'worktree', 'add', '-q', other, '-b', 'b');
-    return { main, b: other };
+    swarm = plannedRepo('shared', 3);
+    return { main: swarm.main, b: swarm.worktree('b') };
   }
 
   it('a task claimed in one tree is never given in another; completed stays taken; release frees it', () => {
@@ -79,37 +50,21 @@ describe('shared claims across working trees', () => {
     const none = results.find((r) => r.json.result.task === null)!.json.result;
     expect(none.outcome).toBe('none_ready');
     expect(none.claimed_elsewhere.length + none.stall.in_progress.length).toBeGreaterThanOrEqual(1);
-    expect(path.basename(b)).toMatch(/-b$/);
   });
 });
 
 describe('losing a shared claim', () => {
-  let repo: { dir: string; cleanup: () => void };
-  let other = '';
-  afterEach(() => {
-    if (other) git(repo.dir, 'worktree', 'remove', '--force', other);
-    rmSync(other, { recursive: true, force: true });
-    repo.cleanup();
-  });
+  let swarm: Swarm;
+  afterEach(() => swarm.cleanup());
 
-  it('a claim taken over after its lease ended is reported lost (exit 3) and released here; done refuses; release leaves others\' claims', () => {
-    repo = tempRepo();
-    const main = repo.dir;
-    piv(main, ['init', '--agents', 'none']);
-    // a lease of 30 ms, so the test can let it end
-    write(main, { '.agents/config.yaml': read(main, '.agents/config.yaml').replace('lease_minutes: 120', 'lease_minutes: 0.0005') });
-    piv(main, ['discuss', 'shared']);
-    expect(piv(main, ['plan', '-'], { input: PLAN }).code).toBe(0);
-    git(main, 'add', '-A');
-    git(main, 'commit', '-qm', 'plan');
-    other = `${main}-b`;
-    git(main, 'worktree', 'add', '-q', other, '-b', 'b');
+  it('a claim taken over after its lease ended is reported lost (exit 3) and released here; done refuses; release removes only its own claim', async () => {
+    // a lease of 30 ms in the main tree, so the test can let it end
+    swarm = plannedRepo('shared', 3, { config: (text) => text.replace('lease_minutes: 120', 'lease_minutes: 0.0005') });
+    const main = swarm.main;
+    const other = swarm.worktree('b');
 
     expect(piv(main, ['execute', '--agent', 'a', '--task', 'task-001', '--json']).json.result.task.id).toBe('task-001');
-    const until = Date.now() + 100;
-    while (Date.now() < until) {
-      // let the 30 ms lease end
-    }
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the 30 ms lease ends
     // tree b keeps the usual 2-hour lease (its own checkout of the config)
     write(other, { '.agents/config.yaml': read(other, '.agents/config.yaml').replace('lease_minutes: 0.0005', 'lease_minutes: 120') });
     expect(piv(other, ['execute', '--agent', 'b', '--task', 'task-001', '--json']).json.result.outcome).toBe('claimed');
