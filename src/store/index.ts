@@ -80,7 +80,8 @@ export async function listTaskIds(root: string): Promise<string[]> {
 
 
 
-async function readTaskFile(root: string, id: string): Promise<Task> {
+/** Reads one task. Throws `not_found` or `invalid_file` (exit 2, also when the id inside differs from the file name). */
+export async function readTask(root: string, id: string): Promise<Task> {
   const file = layout(root).task(id);
   const shown = rel(root, file);
   const text = await readText(file);
@@ -96,21 +97,17 @@ async function readTaskFile(root: string, id: string): Promise<Task> {
   return task;
 }
 
-/** Reads one task. Throws `not_found` or `invalid_file` (exit 2). */
-export async function readTask(root: string, id: string): Promise<Task> {
-  return readTaskFile(root, id);
-}
 
 /** Reads every task, sorted by id. Throws the first `invalid_file` error. */
 export async function readTasks(root: string): Promise<Task[]> {
   const ids = await listTaskIds(root);
-  return Promise.all(ids.map((id) => readTaskFile(root, id)));
+  return Promise.all(ids.map((id) => readTask(root, id)));
 }
 
 /** Reads every task, collecting errors instead of throwing (for `validate`). */
 export async function readTasksCollecting(root: string): Promise<{ tasks: Task[]; errors: PivError[] }> {
   const ids = await listTaskIds(root);
-  const results = await Promise.allSettled(ids.map((id) => readTaskFile(root, id)));
+  const results = await Promise.allSettled(ids.map((id) => readTask(root, id)));
   const tasks: Task[] = [];
   const errors: PivError[] = [];
   for (const r of results) {

@@ -151,7 +151,7 @@ export const ConfigSchema = z.strictObject({
       build: command,
       coverage: command,
     })
-    .default({ test: null, lint: null, typecheck: null, build: null, coverage: null }),
+    .prefault({}),
   coverage: z
     .strictObject({
       /** Minimum line coverage in percent. */
@@ -159,7 +159,7 @@ export const ConfigSchema = z.strictObject({
       /** Regular expression whose first group is the coverage percentage in the coverage command's output. */
       pattern: z.string().default('All files[^\\d]*(\\d+(?:\\.\\d+)?)'),
     })
-    .default({ threshold: 80, pattern: 'All files[^\\d]*(\\d+(?:\\.\\d+)?)' }),
+    .prefault({}),
   verify: z
     .strictObject({
       /** Kill a verify or gate command after this many milliseconds. */
@@ -169,7 +169,7 @@ export const ConfigSchema = z.strictObject({
       /** Failed verify runs after which a task becomes `failed`. 0 = never. */
       max_attempts: z.number().int().nonnegative().default(0),
     })
-    .default({ timeout_ms: 600_000, tail_lines: 40, max_attempts: 0 }),
+    .prefault({}),
   claims: z
     .strictObject({
       /** A claim's lease in minutes; an expired claim may be taken back by resume or another agent. */
@@ -177,7 +177,7 @@ export const ConfigSchema = z.strictObject({
       /** A git remote (e.g. origin) that claims are pushed to with compare-and-swap, for agents in clones on other machines. */
       remote: z.string().min(1).nullable().default(null),
     })
-    .default({ lease_minutes: 120, remote: null }),
+    .prefault({}),
   tokens: z
     .strictObject({
       /** Context window of the agent, in tokens. */
@@ -196,17 +196,7 @@ export const ConfigSchema = z.strictObject({
       /** Budget of the prime brief. */
       prime_budget: z.number().int().positive().default(4_000),
     })
-    .default({
-      budget: 200_000,
-      warning_at: 0.75,
-      critical_at: 0.88,
-      encoding: 'cl100k_base',
-      calibration: 1.1,
-      task_overhead: 4_000,
-      session_overhead: 15_000,
-      task_limit: 20_000,
-      prime_budget: 4_000,
-    }),
+    .prefault({}),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
