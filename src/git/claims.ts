@@ -38,10 +38,15 @@ export async function placeOf(root: string): Promise<string> {
   return `${hostname()}/${id}:${root}`;
 }
 
-/** A git error that means another tree or clone changed the ref first (a lost compare-and-swap), not a failure. */
-function lostRace(error: unknown): boolean {
+/**
+ * A git error that means another tree or clone changed the ref first (a lost compare-and-swap), not a failure: a rejected
+ * lease or non-fast-forward push, or a ref the remote or this repository could not lock because a racing write held it.
+ * A hook that declines, or a remote that cannot be reached or refuses access, is a failure.
+ */
+export function isLostRace(error: unknown): boolean {
   const text = String((error as Error)?.message ?? error);
-  return /stale info|non-fast-forward|fetch first|\[rejected\]|cannot lock ref|reference already exists|but expected/i.test(text) && !/remote rejected/i.test(text);
+  if (/hook declined|denied|permission|unable to access|could not read|does not appear to be a git repository/i.test(text)) return false;
+  return /stale info|non-fast-forward|fetch first|\[rejected\]|cannot lock ref|failed to (update|lock)|reference already exists|but expected|incorrect old value/i.test(text);
 }
 
 function gitError(what: string, error: unknown, hint: string): PivError {
@@ -103,7 +108,7 @@ export async function putClaim(root: string, feature: string, claim: Omit<Shared
     await git.raw(['update-ref', '-m', `piv ${claim.state}`, ref, commit, ...(scope.remote ? [] : [expected ?? ZERO])]);
     return commit;
   } catch (error) {
-    if (lostRace(error)) return null;
+    if (isLostRace(error)) return null;
     throw gitError(`cannot write the claim ${ref}`, error, CLAIM_HINT);
   }
 }
@@ -120,7 +125,7 @@ export async function dropClaim(root: string, feature: string, task: string, exp
     await git.raw(['update-ref', '-d', ref, ...(scope.remote ? [] : [expected])]);
     return true;
   } catch (error) {
-    if (lostRace(error)) return false;
+    if (isLostRace(error)) return false;
     throw gitError(`cannot delete the claim ${ref}`, error, CLAIM_HINT);
   }
 }

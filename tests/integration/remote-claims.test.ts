@@ -21,6 +21,7 @@ describe('claims shared through a remote', () => {
   it('two clones claiming at once get different tasks; the remote holds both claims', async () => {
     const { a, b, remote } = setUp();
     const [ra, rb] = await Promise.all([pivAsync(a, ['execute', '--json']), pivAsync(b, ['execute', '--json'])]);
+    for (const r of [ra, rb]) expect(r.json.ok, JSON.stringify(r.json)).toBe(true);
     expect([ra.json.result.task.id, rb.json.result.task.id].sort()).toEqual(['task-001', 'task-002']);
     expect(git(remote, 'for-each-ref', '--format=%(refname)', 'refs/piv/claims/').trim().split('\n')).toEqual([
       'refs/piv/claims/remote/task-001',
