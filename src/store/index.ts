@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkGraph } from '../core/graph.js';
 import { PivError } from '../errors.js';
 import { layout, rel, requireInitialized } from './layout.js';
 import { parseYaml, renderYaml } from './yaml.js';
@@ -98,10 +99,25 @@ export async function readTask(root: string, id: string): Promise<Task> {
 }
 
 
-/** Reads every task, sorted by id. Throws the first `invalid_file` error. */
+/**
+ * Reads every task, sorted by id, and checks that they form a DAG (every blocked_by id exists, no cycle), so no verb ever
+ * schedules from a graph a person broke by hand. Throws the first `invalid_file` error, else `invalid_graph` (exit 2)
+ * naming the file of the first task involved and every problem.
+ */
 export async function readTasks(root: string): Promise<Task[]> {
   const ids = await listTaskIds(root);
-  return Promise.all(ids.map((id) => readTask(root, id)));
+  const tasks = await Promise.all(ids.map((id) => readTask(root, id)));
+  const problems = checkGraph(tasks);
+  if (problems.length > 0) {
+    const file = rel(root, layout(root).task(problems[0]!.ids[0]!));
+    throw new PivError('invalid_graph', `${file}: the task graph is invalid: ${problems.map((p) => p.message).join('; ')}`, {
+      file,
+      field: 'blocked_by',
+      hint: 'Fix blocked_by in the task files so that every id exists, no task waits on itself and there is no cycle (or re-plan).',
+      details: { problems },
+    });
+  }
+  return tasks;
 }
 
 /** Reads every task, collecting errors instead of throwing (for `validate`). */

@@ -14,7 +14,8 @@ const repoPath = z
   .min(1)
   .refine((p) => !p.startsWith('/') && !/^[A-Za-z]:[\\/]/.test(p) && !p.split(/[\\/]/).includes('..'), 'a path relative to the repository root, without ..');
 export const taskId = z.string().regex(TASK_ID_PATTERN, 'a task id looks like task-001');
-export const FEATURE_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
+/** A feature slug: it names refs (refs/piv/claims/<feature>/…) and folders, so it is short and safe. */
+export const FEATURE_PATTERN = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
 export const PRIORITIES = ['critical', 'high', 'medium', 'low'] as const;
 export const TASK_STATUSES = ['pending', 'in_progress', 'completed', 'blocked', 'failed'] as const;
@@ -110,7 +111,7 @@ export const UsageSessionSchema = z.strictObject({
 /** `.agents/state/session.yaml` */
 export const SessionSchema = z.strictObject({
   version: z.literal(FORMAT_VERSION),
-  feature: z.string().regex(FEATURE_PATTERN, 'a feature is a slug such as user-authentication'),
+  feature: z.string().regex(FEATURE_PATTERN, 'a feature is a slug of at most 64 characters such as user-authentication'),
   title: z.string().default(''),
   request: z.string().default(''),
   phase: z.enum(PHASES).default('discuss'),

@@ -18,6 +18,7 @@ export interface Source {
  * `details.issues` lists every schema problem, not only the first.
  */
 export function parseYaml<S extends z.ZodType>(text: string, schema: S, source: Source, code: 'invalid_file' | 'invalid_plan' = 'invalid_file'): z.output<S> {
+  checkShape(text, source, code);
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const syntax = doc.errors[0];
@@ -30,7 +31,24 @@ export function parseYaml<S extends z.ZodType>(text: string, schema: S, source: 
       hint: `Fix the YAML syntax of this ${source.kind} (indentation, quotes, a missing colon).`,
     });
   }
-  const data: unknown = doc.toJS() ?? {};
+  let data: unknown;
+  try {
+    // maxAliasCount bounds what aliases may expand to (a "billion laughs" document throws instead of eating memory).
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
+  } catch (error) {
+    throw new PivError(code, `${source.file}: YAML aliases expand too far (${(error as Error).message})`, {
+      file: source.file,
+      hint: `Write the values out instead of repeating them through aliases (*name) in this ${source.kind}.`,
+    });
+  }
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    const what = Array.isArray(data) ? 'a list' : `a ${typeof data}`;
+    throw new PivError(code, `${source.file}:1: expected a mapping of fields (key: value), found ${what}`, {
+      file: source.file,
+      line: 1,
+      hint: `A ${source.kind} is a YAML mapping; its JSON Schema is in .agents/schemas/.`,
+    });
+  }
   const result = schema.safeParse(data);
   if (result.success) return result.data;
 
@@ -44,6 +62,63 @@ export function parseYaml<S extends z.ZodType>(text: string, schema: S, source: 
     hint: first.hint ?? `Correct the field in this ${source.kind}; its JSON Schema is in .agents/schemas/.`,
     details: { issues },
   });
+}
+
+/** Largest state or plan file piv reads (characters): far above any real one (a 10,000-task plan is about 3 MB). */
+export const MAX_FILE_BYTES = 16 * 1024 * 1024;
+/** Deepest nesting piv reads: piv's own files nest 4 levels; the yaml parser needs the stack (or memory) beyond ~1,000. */
+export const MAX_NESTING = 128;
+const MAX_ALIAS_COUNT = 100;
+
+/**
+ * Refuses, before parsing, text that would make the YAML parser exhaust the stack or the heap: more than MAX_FILE_BYTES,
+ * or nested deeper than MAX_NESTING. Depth is bounded from above in one pass: a block level needs one more column of
+ * indentation (compact `- - x` entries count their dashes), a flow level one more open bracket outside quotes.
+ * Throws PivError `code` naming the file and the line.
+ */
+function checkShape(text: string, source: Source, code: 'invalid_file' | 'invalid_plan'): void {
+  const refuse = (line: number | undefined, what: string) => {
+    throw new PivError(code, `${source.file}${line ? `:${line}` : ''}: ${what}`, { file: source.file, line, hint: `This is not a ${source.kind} piv wrote; restore it from git (git checkout -- ${source.file}) or fix it.` });
+  };
+  if (text.length > MAX_FILE_BYTES) refuse(undefined, `the file is ${text.length} characters long; piv reads at most ${MAX_FILE_BYTES}`);
+  let flow = 0;
+  let line = 1;
+  let lineStart = true;
+  let column = 0;
+  /** The last character before `i` on this line that is not a space (-1 at the start of a line's content). */
+  let prev = -1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10) {
+      line++;
+      lineStart = true;
+      column = 0;
+      prev = -1;
+      continue;
+    }
+    if (lineStart) {
+      // Leading spaces and compact sequence/mapping indicators ("- ", "? ", ": ") each open at most one level.
+      if (c === 32 || c === 9 || ((c === 45 || c === 63 || c === 58) && (text.charCodeAt(i + 1) === 32 || text.charCodeAt(i + 1) === 9))) {
+        if (++column > MAX_NESTING * 4) refuse(line, `nested more than ${MAX_NESTING} levels deep`);
+        continue;
+      }
+      lineStart = false;
+    }
+    if (c === 32 || c === 9) continue;
+    if (c === 35 && (prev === -1 || text.charCodeAt(i - 1) === 32 || text.charCodeAt(i - 1) === 9)) {
+      // A comment runs to the end of the line.
+      while (i + 1 < text.length && text.charCodeAt(i + 1) !== 10) i++;
+    } else if ((c === 34 || c === 39) && (prev === -1 || prev === 58 || prev === 45 || prev === 44 || prev === 91 || prev === 123 || prev === 63)) {
+      // A quoted scalar: brackets inside it do not nest. The scan stops at the line's end, so no quote can hide the
+      // indentation of the lines after it (a multi-line quoted scalar only makes the bound more cautious).
+      let j = i + 1;
+      while (j < text.length && text.charCodeAt(j) !== c && text.charCodeAt(j) !== 10) j += c === 34 && text.charCodeAt(j) === 92 ? 2 : 1;
+      i = text.charCodeAt(j) === c ? j : j - 1;
+    } else if (c === 91 || c === 123) {
+      if (++flow > MAX_NESTING) refuse(line, `nested more than ${MAX_NESTING} levels deep`);
+    } else if ((c === 93 || c === 125) && flow > 0) flow--;
+    prev = c;
+  }
 }
 
 interface IssueReport {

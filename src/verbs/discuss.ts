@@ -56,7 +56,7 @@ export async function discuss(opts: DiscussOptions): Promise<DiscussResult> {
   requireInitialized(root);
   if (!FEATURE_PATTERN.test(opts.feature)) {
     throw new PivError('usage', `feature must be a slug like user-authentication, got ${JSON.stringify(opts.feature)}`, {
-      hint: 'Use lowercase letters, digits and dashes.',
+      hint: 'Use at most 64 lowercase letters, digits and dashes.',
     });
   }
   const decisions = (opts.decide ?? []).map(parseDecision);

@@ -5,7 +5,7 @@ import { runCommand } from '../exec/run.js';
 import { changedPaths, commitPaths, taskCommitMessage } from '../git/git.js';
 import { hasLinkedWorktrees } from '../git/worktrees.js';
 import { AGENTS_DIR, layout, rel } from '../store/layout.js';
-import { readAgentsFile, readAgentState, readConfig, readSession, readTask, restoreAgentsFile, withStateLock, writeAgentState, writeTask } from '../store/index.js';
+import { readAgentsFile, readAgentState, readConfig, readSession, readTask, readTasks, restoreAgentsFile, withStateLock, writeAgentState, writeTask } from '../store/index.js';
 import type { AgentState, Attempt, Task } from '../store/schemas.js';
 import { defaultAgent, resolve, usageSource, type BaseOptions } from './context.js';
 
@@ -52,7 +52,8 @@ export async function done(opts: DoneOptions): Promise<DoneResult> {
   const { root, now } = resolve(opts);
   const agent = defaultAgent(opts.agent);
   const config = await readConfig(root);
-  const before = await readTask(root, opts.id);
+  // The whole graph must be valid before verify runs or anything is written (a hand-broken file is reported, not committed).
+  const before = (await readTasks(root)).find((t) => t.id === opts.id) ?? (await readTask(root, opts.id));
   assertHeldBy(before, agent);
   if (before.verify === null && !opts.noVerify) {
     throw new PivError('usage', `${before.id} has no verify command`, {

@@ -3,7 +3,7 @@ import { checkGraph } from '../core/graph.js';
 import { PivError } from '../errors.js';
 import { runCommand } from '../exec/run.js';
 import { taskCommits } from '../git/git.js';
-import { readConfig, readSession, readTasksCollecting, rel, writeAgentsFile } from '../store/index.js';
+import { readConfig, readSession, layout, readTasksCollecting, rel, writeAgentsFile } from '../store/index.js';
 import type { Config, Task } from '../store/schemas.js';
 import { resolve, type BaseOptions } from './context.js';
 
@@ -86,7 +86,7 @@ export async function validate(opts: ValidateOptions = {}): Promise<ValidateResu
     const collected = await readTasksCollecting(root);
     tasks = collected.tasks;
     problems.push(...collected.errors.map((e) => e.message));
-    if (collected.errors.length === 0) problems.push(...checkGraph(tasks).map((p) => p.message));
+    if (collected.errors.length === 0) problems.push(...checkGraph(tasks).map((p) => `${rel(root, layout(root).task(p.ids[0]!))}: ${p.message}`));
     stateOk = problems.length === 0;
     if (runs('state')) {
       results.push(

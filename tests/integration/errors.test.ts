@@ -320,7 +320,7 @@ describe.concurrent('usage errors', () => {
     const dir = copyOfSeeded();
     const { error } = await refused(dir, ['discuss', 'User_Auth'], 2, 'usage');
     expect(error.message).toBe('feature must be a slug like user-authentication, got "User_Auth"');
-    expect(error.hint).toBe('Use lowercase letters, digits and dashes.');
+    expect(error.hint).toBe('Use at most 64 lowercase letters, digits and dashes.');
   });
 
   it('discuss --decide without "=": exit 2, usage', async ({ expect }) => {
