@@ -29,12 +29,23 @@ const SCHEMA_REF: Record<'task' | 'session' | 'config' | 'agent', string> = {
   config: 'schemas/config.schema.json',
 };
 
+/**
+ * The text of `file`, or null when it does not exist. Throws PivError `invalid_file` (exit 2) naming the file when it
+ * cannot be read as text (a folder in its place, no permission, too large for a string), so no fs error reaches the user
+ * as a crash.
+ */
 async function readText(file: string): Promise<string | null> {
   try {
     return await readFile(file, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    const shown = path.relative(process.cwd(), file) || file;
+    throw new PivError('invalid_file', `${shown}: cannot be read (${code ?? (error as Error).message})`, {
+      file: shown,
+      hint: 'It must be a readable YAML file; restore it from git (git checkout -- <file>) or remove it.',
+      cause: error,
+    });
   }
 }
 

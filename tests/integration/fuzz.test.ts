@@ -1,6 +1,6 @@
 // Hostile input: thousands of generated malformed task and session files are refused with a clear error (file, and line
 // where there is one) and the documented exit code; never a stack trace, a crash or a write.
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseYaml } from '../../src/store/yaml.js';
@@ -225,6 +225,7 @@ describe.concurrent('fuzz: hostile files through the built binary', () => {
     }
   }
   cases.push({ name: 'task-002.yaml a cycle (task-001 ⇄ task-002)', file: '.agents/tasks/task-001.yaml', text: '' });
+  cases.push({ name: 'task-002.yaml is a folder', file: '.agents/tasks/task-002.yaml', text: '<folder>' });
   cases.push({ name: 'task-002.yaml blocked by a task that does not exist', file: '.agents/tasks/task-002.yaml', text: render({ ...VALID_TASK, blocked_by: '[task-999]' }) });
 
   it.each(cases)('$name: exit 2 (validate: 1), a clear error, no stack trace, nothing written', async ({ file, text }) => {
@@ -234,6 +235,10 @@ describe.concurrent('fuzz: hostile files through the built binary', () => {
     if (text === '') {
       // A cycle: task-001 now waits on task-002, which waits on task-001.
       writeFileSync(path.join(dir, file), read(dir, file).replace(/^blocked_by: \[\]$/m, 'blocked_by: [task-002]'));
+    } else if (text === '<folder>') {
+      rmSync(path.join(dir, file));
+      mkdirSync(path.join(dir, file, 'inside'), { recursive: true });
+      writeFileSync(path.join(dir, file, 'inside', 'x'), 'x');
     } else writeFileSync(path.join(dir, file), text);
     const before = snapshot(dir);
     for (const args of [['status', '--json'], ['execute', '--json'], ['done', 'task-001', '--json'], ['pause', '--json'], ['validate', '--stage', 'state', '--no-report', '--json']]) {
