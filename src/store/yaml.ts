@@ -1,5 +1,5 @@
 // YAML codec: parse errors and schema errors always name the file, the 1-based line and the field; writes keep the comments a person added.
-import { Document, isMap, isScalar, LineCounter, parseDocument, type Node } from 'yaml';
+import { CST, Document, isMap, isScalar, Lexer, LineCounter, parseDocument, type Node } from 'yaml';
 import type { z } from 'zod';
 import { PivError } from '../errors.js';
 
@@ -66,14 +66,16 @@ export function parseYaml<S extends z.ZodType>(text: string, schema: S, source: 
 
 /** Largest state or plan file piv reads (characters): far above any real one (a 10,000-task plan is about 3 MB). */
 export const MAX_FILE_BYTES = 16 * 1024 * 1024;
-/** Deepest nesting piv reads: piv's own files nest 4 levels; the yaml parser needs the stack (or memory) beyond ~1,000. */
+/** Deepest flow nesting (`[`/`{`) piv reads: piv's own files nest 4 levels; the yaml parser exhausts memory near 2,000. */
 export const MAX_NESTING = 128;
+/** Widest block indentation piv reads, in columns (indentation and compact `- ` / `? ` / `: ` indicators before a line's content). */
+export const MAX_INDENT = 1024;
 const MAX_ALIAS_COUNT = 100;
 
 /**
  * Refuses, before parsing, text that would make the YAML parser exhaust the stack or the heap: more than MAX_FILE_BYTES,
- * or nested deeper than MAX_NESTING. Depth is bounded from above in one pass: a block level needs one more column of
- * indentation (compact `- - x` entries count their dashes), a flow level one more open bracket outside quotes.
+ * flow collections nested deeper than MAX_NESTING, or a line indented past MAX_INDENT. The depth is read from yaml's own
+ * lexer (iterative, constant stack), so brackets inside quoted or block scalars never count.
  * Throws PivError `code` naming the file and the line.
  */
 function checkShape(text: string, source: Source, code: 'invalid_file' | 'invalid_plan'): void {
@@ -83,41 +85,21 @@ function checkShape(text: string, source: Source, code: 'invalid_file' | 'invali
   if (text.length > MAX_FILE_BYTES) refuse(undefined, `the file is ${text.length} characters long; piv reads at most ${MAX_FILE_BYTES}`);
   let flow = 0;
   let line = 1;
-  let lineStart = true;
-  let column = 0;
-  /** The last character before `i` on this line that is not a space (-1 at the start of a line's content). */
-  let prev = -1;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 10) {
-      line++;
-      lineStart = true;
-      column = 0;
-      prev = -1;
-      continue;
+  /** Columns before the first content token of the current line; -1 once the content started. */
+  let indent = 0;
+  for (const token of new Lexer().lex(text)) {
+    const type = CST.tokenType(token);
+    if (indent >= 0) {
+      if (type === 'space' || type === 'seq-item-ind' || type === 'explicit-key-ind' || type === 'map-value-ind') {
+        indent += token.length;
+        if (indent > MAX_INDENT) refuse(line, `indented more than ${MAX_INDENT} columns`);
+      } else if (type !== 'newline') indent = -1;
     }
-    if (lineStart) {
-      // Leading spaces and compact sequence/mapping indicators ("- ", "? ", ": ") each open at most one level.
-      if (c === 32 || c === 9 || ((c === 45 || c === 63 || c === 58) && (text.charCodeAt(i + 1) === 32 || text.charCodeAt(i + 1) === 9))) {
-        if (++column > MAX_NESTING * 4) refuse(line, `nested more than ${MAX_NESTING} levels deep`);
-        continue;
-      }
-      lineStart = false;
-    }
-    if (c === 32 || c === 9) continue;
-    if (c === 35 && (prev === -1 || text.charCodeAt(i - 1) === 32 || text.charCodeAt(i - 1) === 9)) {
-      // A comment runs to the end of the line.
-      while (i + 1 < text.length && text.charCodeAt(i + 1) !== 10) i++;
-    } else if ((c === 34 || c === 39) && (prev === -1 || prev === 58 || prev === 45 || prev === 44 || prev === 91 || prev === 123 || prev === 63)) {
-      // A quoted scalar: brackets inside it do not nest. The scan stops at the line's end, so no quote can hide the
-      // indentation of the lines after it (a multi-line quoted scalar only makes the bound more cautious).
-      let j = i + 1;
-      while (j < text.length && text.charCodeAt(j) !== c && text.charCodeAt(j) !== 10) j += c === 34 && text.charCodeAt(j) === 92 ? 2 : 1;
-      i = text.charCodeAt(j) === c ? j : j - 1;
-    } else if (c === 91 || c === 123) {
+    if (type === 'flow-seq-start' || type === 'flow-map-start') {
       if (++flow > MAX_NESTING) refuse(line, `nested more than ${MAX_NESTING} levels deep`);
-    } else if ((c === 93 || c === 125) && flow > 0) flow--;
-    prev = c;
+    } else if ((type === 'flow-seq-end' || type === 'flow-map-end') && flow > 0) flow--;
+    for (let i = token.indexOf('\n'); i !== -1; i = token.indexOf('\n', i + 1)) line++;
+    if (type === 'newline') indent = 0;
   }
 }
 

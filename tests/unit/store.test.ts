@@ -61,6 +61,26 @@ describe('parseYaml errors name the file, the line and the field', () => {
     expect(e.line).toBeGreaterThanOrEqual(2);
     expect(e.message).toMatch(/^\.agents\/tasks\/task-001\.yaml:\d+: YAML syntax error/);
   });
+
+  it('brackets inside a multi-line quoted scalar do not count as nesting (a verify output tail full of ANSI codes)', () => {
+    const tail = Array.from({ length: 200 }, (_, i) => `\\e[33m\\e[2m✓ test ${i}\\e[22m`).join('\n\n      ');
+    const withTail = { ...task('task-001'), attempts: [{ at: '2026-01-01T00:00:00.000Z', agent: 'main', exit_code: 0, passed: true, skipped: false, duration_ms: 5, timed_out: false, output_tail: tail }] };
+    const text = renderYaml(withTail as unknown as Record<string, unknown>, '../schemas/task.schema.json');
+    expect(text.split('[').length).toBeGreaterThan(300);
+    expect(parseYaml(text, TaskSchema, source).attempts[0]!.output_tail).toBe(tail);
+    // The same text written by hand as a double-quoted scalar spanning lines.
+    const quoted = `${valid.trimEnd()}\nnotes:\n  - at: 2026-01-01T00:00:00.000Z\n    text: "${'[x '.repeat(50)}\n      ${'{y '.repeat(200)}"\n`;
+    expect(parseYaml(quoted.replace(/^notes: \[\]\n/m, ''), TaskSchema, source).notes[0]!.text).toContain('{y');
+  });
+
+  it('flow collections nested past the bound are refused before parsing, naming the line', () => {
+    const e = errorOf(() => parseYaml(`${valid}extra:\n  ${'['.repeat(129)}${']'.repeat(129)}\n`, TaskSchema, source));
+    expect(e).toMatchObject({ code: 'invalid_file', exitCode: 2 });
+    expect(e.message).toMatch(/task-001\.yaml:\d+: nested more than 128 levels deep/);
+    expect(e.line).toBe(valid.split('\n').length + 1);
+    const ok = errorOf(() => parseYaml(`${valid}extra: ${'['.repeat(100)}${']'.repeat(100)}\n`, TaskSchema, source));
+    expect(ok.field).toBe('extra'); // parsed: only the schema objects
+  });
 });
 
 describe('task files', () => {
