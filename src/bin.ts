@@ -118,8 +118,8 @@ program
 
 const usageFrom = () => new Option('--usage-from <source>', 'read actual token usage from an agent transcript (default claude when $CLAUDECODE=1)').choices(['claude', 'none']);
 
-const doneAction = (verb: string) => async (id: string, o: { agent?: string; tokens?: number; verify?: boolean; all?: boolean; usageFrom?: 'claude' | 'none' }, cmd: Command) =>
-  run(verb, cmd, async (g) => (await import('./verbs/done.js')).done({ cwd: g.cwd, id, agent: o.agent, tokens: o.tokens, noVerify: o.verify === false, all: o.all, usageFrom: o.usageFrom }), async (r) => ({
+const doneAction = (verb: string) => async (id: string, o: { agent?: string; tokens?: number; verify?: boolean; all?: boolean; also?: string[]; usageFrom?: 'claude' | 'none' }, cmd: Command) =>
+  run(verb, cmd, async (g) => (await import('./verbs/done.js')).done({ cwd: g.cwd, id, agent: o.agent, tokens: o.tokens, noVerify: o.verify === false, all: o.all, also: o.also, usageFrom: o.usageFrom }), async (r) => ({
     text: (await render()).renderDone(r),
     exitCode: r.passed ? EXIT.ok : EXIT.gate,
     failure: r.passed ? undefined : { code: 'verify_failed', message: `${r.id}: verify failed (exit ${r.attempt.exit_code})` },
@@ -130,14 +130,17 @@ program
   .description('claim the next ready task (or show the one you hold) and print its brief; --complete ID finishes one')
   .option('--agent <id>', 'agent id (default $PIV_AGENT or main)')
   .option('--task <id>', 'claim this ready task instead of the scheduler\'s choice')
+  .option('--steal-expired', "when nothing is ready, take over another agent's claim whose lease has ended")
+  .option('--worktree', 'work as a swarm: your own git worktree on your own branch, made from the feature branch piv/<feature>')
   .option('--complete <id>', 'complete a task: run its verify, commit code + state in one commit')
   .option('--tokens <n>', 'tokens the task used (with --complete)', int('--tokens'))
   .option('--no-verify', 'complete without running verify (recorded)')
   .option('--all', 'with --complete: commit every changed file, not only the task files')
+  .option('--also <path>', 'with --complete: also commit this changed path (repeatable)', collect)
   .addOption(usageFrom())
   .action(async (o, cmd: Command) => {
     if (o.complete) return doneAction('execute')(o.complete, o, cmd);
-    return run('execute', cmd, async (g) => (await import('./verbs/execute.js')).execute({ cwd: g.cwd, agent: o.agent, task: o.task }), async (r) => text((await render()).renderExecute(r)));
+    return run('execute', cmd, async (g) => (await import('./verbs/execute.js')).execute({ cwd: g.cwd, agent: o.agent, task: o.task, stealExpired: o.stealExpired, worktree: o.worktree }), async (r) => text((await render()).renderExecute(r)));
   });
 
 program
@@ -148,8 +151,32 @@ program
   .option('--tokens <n>', 'tokens the task used', int('--tokens'))
   .option('--no-verify', 'complete without running verify (recorded)')
   .option('--all', 'commit every changed file, not only the task files')
+  .option('--also <path>', 'also commit this changed path, beyond the task files (repeatable)', collect)
   .addOption(usageFrom())
   .action(doneAction('done'));
+
+program
+  .command('heartbeat')
+  .description('renew the lease of the tasks you hold (during a long task), so no other agent takes them over')
+  .option('--agent <id>', 'agent id (default $PIV_AGENT, your swarm branch, or main)')
+  .action(async (o, cmd: Command) =>
+    run('heartbeat', cmd, async (g) => (await import('./verbs/task-ops.js')).heartbeat({ cwd: g.cwd, agent: o.agent }), async (r) => text((await render()).renderHeartbeat(r))),
+  );
+
+program
+  .command('agents')
+  .description('list the agents of the feature: the tasks each holds, their leases, their working trees')
+  .action(async (_o, cmd: Command) => run('agents', cmd, async (g) => (await import('./verbs/agents.js')).agents({ cwd: g.cwd }), async (r) => text((await render()).renderAgents(r))));
+
+program
+  .command('worktree')
+  .description('agent working trees of a swarm')
+  .command('prune')
+  .description('remove the working trees (and branches) of agents that hold no task and whose work has all landed')
+  .option('--dry-run', 'show what would be removed')
+  .action(async (o, cmd: Command) =>
+    run('worktree prune', cmd, async (g) => (await import('./verbs/agents.js')).pruneWorktrees({ cwd: g.cwd, dryRun: o.dryRun }), async (r) => text((await render()).renderPrune(r))),
+  );
 
 program
   .command('pause')

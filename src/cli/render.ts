@@ -10,7 +10,8 @@ import type { PlanResult } from '../verbs/plan.js';
 import type { ResumeResult } from '../verbs/resume.js';
 import type { StatusResult } from '../verbs/status.js';
 import type { TokensResult } from '../verbs/tokens.js';
-import type { TaskOpResult } from '../verbs/task-ops.js';
+import type { HeartbeatResult, TaskOpResult } from '../verbs/task-ops.js';
+import type { AgentsResult, PruneResult } from '../verbs/agents.js';
 import type { ValidateResult } from '../verbs/validate.js';
 import type { Stall } from '../core/scheduler.js';
 
@@ -100,7 +101,7 @@ function renderBrief(t: TaskBrief, decisions: { question: string; answer: string
 export function renderStall(stall: Stall, extra: string[] = []): string[] {
   if (stall.all_done) return [ok('All tasks are completed. Next: piv validate')];
   const lines = ['No task is ready.'];
-  for (const t of stall.in_progress) lines.push(`  ${t.id} is in progress (${t.owner ?? 'no owner'})`);
+  for (const t of stall.in_progress) lines.push(`  ${t.id} is in progress (${t.owner ?? 'no owner'})${t.expired ? pc.yellow(` — lease expired ${t.lease_expires_at}: piv execute --steal-expired takes it over`) : ''}`);
   for (const t of stall.blocked) lines.push(`  ${t.id} is blocked: ${t.reason ?? 'no reason given'}`);
   for (const id of stall.failed) lines.push(`  ${id} failed: piv retry ${id}`);
   for (const w of stall.waiting) lines.push(`  ${w.id} waits on ${w.waiting_on.join(', ')}`);
@@ -111,15 +112,14 @@ export function renderStall(stall: Stall, extra: string[] = []): string[] {
 
 /** The text `piv execute` prints: the task's brief, or why nothing is ready. */
 export function renderExecute(r: ExecuteResult): string {
-  if (!r.task) {
-    const warned = warningLines(r.warnings);
-    const elsewhere = r.claimed_elsewhere.map((c) => `  ${c.id} is ${c.state === 'completed' ? 'completed' : 'claimed'} in another working tree by ${c.agent} (${c.worktree})`);
-    return [`${r.progress.done}/${r.progress.total} done.`, ...renderStall(r.stall!, elsewhere), ...warned].join('\n');
-  }
-  const verb = { claimed: 'Claimed', resumed: 'Still yours (lease renewed)', taken_over: 'Took over an expired claim', none_ready: '', all_done: '' }[r.outcome];
+  const where = r.swarm ? [dim(`Swarm: ${r.swarm.branch}${r.swarm.remote ? ` on ${r.swarm.remote}` : ''} · working tree ${r.swarm.worktree}${r.swarm.worktree_created ? ' (new)' : ''}`)] : [];
+  if (!r.task) return [`${r.progress.done}/${r.progress.total} done.`, ...renderStall(r.stall!), ...where, ...warningLines(r.warnings)].join('\n');
+  const verb = { claimed: 'Claimed', resumed: 'Still yours', taken_over: 'Took over an expired claim', none_ready: '', all_done: '' }[r.outcome];
   return [
     ...warningLines(r.warnings),
     dim(`${verb} for agent ${r.agent} · ${r.progress.done}/${r.progress.total} done${r.feature ? ` · ${r.feature}` : ''}`),
+    ...where,
+    ...(r.swarm?.worktree_created || (r.swarm && r.swarm.worktree !== process.cwd()) ? [pc.yellow(`Work in: cd ${r.swarm.worktree}`)] : []),
     '',
     ...renderBrief(r.task, r.decisions),
     '',
@@ -139,7 +139,8 @@ export function renderDone(r: DoneResult): string {
     ].join('\n');
   }
   const lines = [ok(`${r.id} completed${r.attempt.skipped ? ' (--no-verify)' : `: verify passed in ${r.attempt.duration_ms} ms`}`), `Commit ${r.commit!.slice(0, 7)} ${r.message}`, dim(`  ${r.committed_paths.join(', ')}`)];
-  if (r.left_uncommitted.length) lines.push(pc.yellow(`Left uncommitted (not in the task's files): ${r.left_uncommitted.join(', ')}`));
+  if (r.landed) lines.push(dim(`Landed on ${r.landed.branch}${r.landed.rebased ? ' (rebased onto its tip)' : ''}${r.landed.attempts > 1 ? ` after ${r.landed.attempts} attempts` : ''}`));
+  if (r.left_uncommitted.length) lines.push(pc.yellow(`Left uncommitted (not in the task's files; --also PATH takes one): ${r.left_uncommitted.join(', ')}`));
   lines.push(...warningLines(r.warnings));
   lines.push(dim('Next: piv execute'));
   return lines.join('\n');
@@ -239,6 +240,33 @@ export function renderValidate(r: ValidateResult): string {
 /** One line for a transition (release, block, unblock, retry, reopen). */
 export function renderTaskOp(r: TaskOpResult): string {
   return [ok(`${r.id}: ${r.from} → ${r.to}${r.owner ? ` (owner ${r.owner})` : ''}`), ...warningLines(r.warnings)].join('\n');
+}
+
+/** The text `piv heartbeat` prints: the leases renewed. */
+export function renderHeartbeat(r: HeartbeatResult): string {
+  if (!r.renewed.length) return dim(`${r.agent} holds no task: nothing to renew`);
+  return r.renewed.map((t) => ok(`${t.id}: lease renewed until ${t.lease_expires_at}`)).join('\n');
+}
+
+/** The text `piv agents` prints: one row per agent with its tasks, leases and working tree. */
+export function renderAgents(r: AgentsResult): string {
+  if (!r.agents.length) return dim('No agent has worked on this feature yet.');
+  const rows = r.agents.map((a) => [
+    a.agent,
+    a.tasks.map((t) => t.id).join(', ') || '-',
+    a.tasks.map((t) => (t.expired ? pc.yellow(`expired ${t.lease_expires_at}`) : `until ${t.lease_expires_at}`)).join(', ') || '-',
+    a.worktree ?? '-',
+    a.last_seen ?? '-',
+  ]);
+  return [...(r.branch ? [dim(`Swarm on ${r.branch}`)] : []), table([['Agent', 'Holds', 'Lease', 'Working tree', 'Last seen'], ...rows])].join('\n');
+}
+
+/** The text `piv worktree prune` prints: what went, what stayed and why. */
+export function renderPrune(r: PruneResult): string {
+  const verb = r.dry_run ? 'Would remove' : 'Removed';
+  const lines = [...r.removed.map((w) => ok(`${verb} ${w.path} (${w.branch})`)), ...r.branches_deleted.map((b) => ok(`${r.dry_run ? 'Would delete' : 'Deleted'} branch ${b}`))];
+  lines.push(...r.kept.map((k) => dim(`Kept ${k.path ?? k.branch}: ${k.reason}`)));
+  return lines.join('\n') || dim('No agent working trees.');
 }
 
 /** Warnings (things that did not stop a verb), one line each. */

@@ -107,6 +107,7 @@ function fromPlan(p: PlanTask & { id: string }, now: string): Task {
     estimated_tokens: p.estimated_tokens ?? null,
     actual_tokens: null,
     owner: null,
+    claimed_at: null,
     lease_expires_at: null,
     blocker: null,
     created_at: now,

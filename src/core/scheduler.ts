@@ -61,18 +61,19 @@ export function progress(tasks: readonly Task[]): Progress {
 /** Why nothing is ready: each unfinished task and what it waits on. */
 export interface Stall {
   all_done: boolean;
-  in_progress: { id: string; owner: string | null }[];
+  /** Claimed tasks; `expired`: the lease ended, so `piv execute --steal-expired` (or `piv resume`) may take it back. */
+  in_progress: { id: string; owner: string | null; lease_expires_at: string | null; expired: boolean }[];
   blocked: { id: string; reason: string | null }[];
   failed: string[];
   waiting: { id: string; waiting_on: string[] }[];
 }
 
-/** Explains an empty ready set: all done, or which tasks wait on which unfinished ones. */
-export function explainStall(tasks: readonly Task[]): Stall {
+/** Explains an empty ready set: all done, or which tasks wait on which unfinished ones (leases judged at `nowMs`, ms since epoch). */
+export function explainStall(tasks: readonly Task[], nowMs: number = Date.now()): Stall {
   const status = new Map(tasks.map((t) => [t.id, t.status]));
   return {
     all_done: tasks.length > 0 && tasks.every((t) => t.status === 'completed'),
-    in_progress: tasks.filter((t) => t.status === 'in_progress').map((t) => ({ id: t.id, owner: t.owner })),
+    in_progress: tasks.filter((t) => t.status === 'in_progress').map((t) => ({ id: t.id, owner: t.owner, lease_expires_at: t.lease_expires_at, expired: isLeaseExpired(t, nowMs) })),
     blocked: tasks.filter((t) => t.status === 'blocked').map((t) => ({ id: t.id, reason: t.blocker })),
     failed: tasks.filter((t) => t.status === 'failed').map((t) => t.id),
     waiting: tasks

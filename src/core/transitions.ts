@@ -27,7 +27,7 @@ export function claim(task: Task, agent: string, now: string, leaseMs: number): 
       details: { task: task.id, status: task.status, owner: task.owner },
     });
   }
-  return { ...task, status: 'in_progress', owner: agent, started_at: task.started_at ?? now, lease_expires_at: leaseEnd(now, leaseMs) };
+  return { ...task, status: 'in_progress', owner: agent, started_at: task.started_at ?? now, claimed_at: now, lease_expires_at: leaseEnd(now, leaseMs) };
 }
 
 /** Extends the lease of a task `agent` holds. */
@@ -68,7 +68,20 @@ export function complete(task: Task, agent: string, attempt: Attempt, now: strin
 export function release(task: Task, agent: string, now: string, reason: string, force = false): Task {
   if (!force) assertHeldBy(task, agent);
   else if (task.status !== 'in_progress') throw new PivError('invalid_transition', `${task.id} is ${task.status}, not in_progress`);
-  return { ...task, status: 'pending', owner: null, lease_expires_at: null, notes: [...task.notes, note(now, reason)] };
+  return { ...task, status: 'pending', owner: null, claimed_at: null, lease_expires_at: null, notes: [...task.notes, note(now, reason)] };
+}
+
+/**
+ * in_progress (held by another agent, lease ended at `now`) → in_progress for `agent`, recorded in the task's notes.
+ * Throws `invalid_transition` (exit 2) unless the task is in progress, `conflict` (exit 3) while its lease still runs.
+ */
+export function steal(task: Task, agent: string, now: string, leaseMs: number): Task {
+  if (task.status !== 'in_progress') throw new PivError('invalid_transition', `${task.id} is ${task.status}, not in_progress`);
+  if (task.lease_expires_at === null || Date.parse(task.lease_expires_at) > Date.parse(now)) {
+    throw new PivError('conflict', `${task.id} is claimed by ${task.owner} until ${task.lease_expires_at ?? 'forever'}`, { details: { task: task.id, owner: task.owner, lease_expires_at: task.lease_expires_at } });
+  }
+  const stolen = note(now, `claim of ${task.owner} expired at ${task.lease_expires_at}; taken over by ${agent}`);
+  return { ...task, owner: agent, claimed_at: now, lease_expires_at: leaseEnd(now, leaseMs), notes: [...task.notes, stolen] };
 }
 
 /** pending|in_progress → blocked, with the external reason. */
@@ -89,13 +102,13 @@ export function unblock(task: Task, now: string, leaseMs: number): Task {
 /** failed → in_progress for `agent`: another round of attempts. */
 export function retry(task: Task, agent: string, now: string, leaseMs: number): Task {
   if (task.status !== 'failed') throw new PivError('invalid_transition', `${task.id} is ${task.status}, not failed`);
-  return { ...task, status: 'in_progress', owner: agent, lease_expires_at: leaseEnd(now, leaseMs), notes: [...task.notes, note(now, `retried by ${agent}`)] };
+  return { ...task, status: 'in_progress', owner: agent, claimed_at: now, lease_expires_at: leaseEnd(now, leaseMs), notes: [...task.notes, note(now, `retried by ${agent}`)] };
 }
 
 /** completed → in_progress for `agent`, with the reason (new work found after completion). */
 export function reopen(task: Task, agent: string, now: string, reason: string, leaseMs: number): Task {
   if (task.status !== 'completed') throw new PivError('invalid_transition', `${task.id} is ${task.status}, not completed`);
-  return { ...task, status: 'in_progress', owner: agent, completed_at: null, lease_expires_at: leaseEnd(now, leaseMs), notes: [...task.notes, note(now, `reopened: ${reason}`)] };
+  return { ...task, status: 'in_progress', owner: agent, completed_at: null, claimed_at: now, lease_expires_at: leaseEnd(now, leaseMs), notes: [...task.notes, note(now, `reopened: ${reason}`)] };
 }
 
 /** Repair after a crash: completed in the file but no commit carries its trailer → back to in_progress, with a note. */

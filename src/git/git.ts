@@ -24,15 +24,30 @@ function git(root: string): SimpleGit {
   });
 }
 
+/**
+ * Runs one git command. A command that finds `.git/index.lock` taken (another git process — a person's, an editor's, or a
+ * piv killed mid-commit whose git child is still finishing) is retried for about 2 s before it counts as failed.
+ */
 async function run(root: string, args: string[]): Promise<string> {
-  try {
-    return await git(root).raw(args);
-  } catch (error) {
-    throw new PivError('git_failed', `git ${args[0]} failed: ${String((error as Error).message).trim().split('\n').slice(-3).join(' ')}`, {
-      hint: 'Fix the git problem shown (a hook, a missing identity: git config user.email), then run the command again.',
-      cause: error,
-    });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await git(root).raw(args);
+    } catch (error) {
+      if (attempt < 12 && /index\.lock'?: File exists/i.test(String((error as Error).message))) {
+        await new Promise((resolve) => setTimeout(resolve, 25 * (attempt + 1)));
+        continue;
+      }
+      throw asGitError(args, error);
+    }
   }
+}
+
+function asGitError(args: string[], error: unknown): PivError {
+  const command = args.find((a) => !a.startsWith('-')) ?? args[0];
+  return new PivError('git_failed', `git ${command} failed: ${String((error as Error).message).trim().split('\n').slice(-3).join(' ')}`, {
+    hint: 'Fix the git problem shown (a hook, a missing identity: git config user.email), then run the command again.',
+    cause: error,
+  });
 }
 
 /** The commit HEAD points to, or null in a repository without commits. */
@@ -59,7 +74,8 @@ export async function currentBranch(root: string): Promise<string | null> {
  * limited to `pathspecs` when given. Directories are expanded to their files.
  */
 export async function changedPaths(root: string, pathspecs: string[] = []): Promise<string[]> {
-  const out = await run(root, ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--', ...pathspecs]);
+  // --no-optional-locks: a read never takes .git/index.lock, so it cannot make another agent's commit fail.
+  const out = await run(root, ['--no-optional-locks', 'status', '--porcelain=v1', '-z', '--untracked-files=all', '--', ...pathspecs]);
   const entries = out.split('\0').filter(Boolean);
   const paths: string[] = [];
   for (let i = 0; i < entries.length; i++) {

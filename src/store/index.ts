@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkGraph } from '../core/graph.js';
 import { PivError } from '../errors.js';
-import { layout, rel, requireInitialized } from './layout.js';
+import { AGENTS_DIR, layout, rel, requireInitialized } from './layout.js';
 import { parseYaml, renderYaml } from './yaml.js';
 
 /** Atomic write (temp file + fsync + rename, by write-file-atomic), loaded only by verbs that write. */
@@ -61,7 +61,7 @@ export async function readSession(root: string): Promise<Session | null> {
   const paths = layout(root);
   const text = await readText(paths.session);
   if (text === null) return null;
-  return parseYaml(text, SessionSchema, { file: rel(root, paths.session), kind: 'session file' });
+  return parseSessionText(text, rel(root, paths.session));
 }
 
 /** Reads the feature session. Throws `no_session` (exit 2) when none was opened. */
@@ -92,12 +92,14 @@ export async function listTaskIds(root: string): Promise<string[]> {
 
 
 
-/** Reads one task. Throws `not_found` or `invalid_file` (exit 2, also when the id inside differs from the file name). */
-export async function readTask(root: string, id: string): Promise<Task> {
-  const file = layout(root).task(id);
-  const shown = rel(root, file);
-  const text = await readText(file);
-  if (text === null) throw new PivError('not_found', `task ${id} does not exist (${shown})`, { file: shown, hint: 'List tasks with `piv status`.' });
+/** Paths of piv's shared state files relative to the repository root (POSIX), as git trees name them. */
+export const STATE_PATHS = { tasksDir: `${AGENTS_DIR}/tasks`, session: `${AGENTS_DIR}/state/session.yaml`, task: (id: string) => `${AGENTS_DIR}/tasks/${id}.yaml`, agentState: (agent: string) => `${AGENTS_DIR}/state/agents/${agent}.yaml` } as const;
+
+/**
+ * Parses and validates the text of task `id`'s file (shown as `shown` in errors). Throws `invalid_file` (exit 2) naming the
+ * file, line and field, also when the id inside differs from the file name.
+ */
+export function parseTaskText(text: string, id: string, shown: string): Task {
   const task = parseYaml(text, TaskSchema, { file: shown, kind: 'task file' });
   if (task.id !== id) {
     throw new PivError('invalid_file', `${shown}: field "id": is ${task.id} but the file is named ${id}.yaml`, {
@@ -109,25 +111,54 @@ export async function readTask(root: string, id: string): Promise<Task> {
   return task;
 }
 
+/** Parses and validates a session file's text. Throws `invalid_file` (exit 2). */
+export function parseSessionText(text: string, shown: string): Session {
+  return parseYaml(text, SessionSchema, { file: shown, kind: 'session file' });
+}
+
+/** A task file's text: validated, schema line first, comments of `previous` (the file's current text) kept on unchanged fields. */
+export function renderTaskText(task: Task, previous?: string): string {
+  return renderYaml(TaskSchema.parse(task), SCHEMA_REF.task, previous);
+}
+
+/** The session file's text, as renderTaskText. */
+export function renderSessionText(session: Session, previous?: string): string {
+  return renderYaml(SessionSchema.parse(session), SCHEMA_REF.session, previous);
+}
+
+/** Reads one task. Throws `not_found` or `invalid_file` (exit 2, also when the id inside differs from the file name). */
+export async function readTask(root: string, id: string): Promise<Task> {
+  const file = layout(root).task(id);
+  const shown = rel(root, file);
+  const text = await readText(file);
+  if (text === null) throw new PivError('not_found', `task ${id} does not exist (${shown})`, { file: shown, hint: 'List tasks with `piv status`.' });
+  return parseTaskText(text, id, shown);
+}
 
 /**
- * Reads every task, sorted by id, and checks that they form a DAG (every blocked_by id exists, no cycle), so no verb ever
- * schedules from a graph a person broke by hand. Throws the first `invalid_file` error, else `invalid_graph` (exit 2)
- * naming the file of the first task involved and every problem.
+ * Throws `invalid_graph` (exit 2) unless `tasks` form a DAG (every blocked_by id exists, no cycle), naming the file of the
+ * first task involved (`fileOf(id)`) and every problem, so no verb ever schedules from a graph a person broke by hand.
+ */
+export function assertTaskDag(tasks: readonly Task[], fileOf: (id: string) => string): void {
+  const problems = checkGraph(tasks);
+  if (problems.length === 0) return;
+  const file = fileOf(problems[0]!.ids[0]!);
+  throw new PivError('invalid_graph', `${file}: the task graph is invalid: ${problems.map((p) => p.message).join('; ')}`, {
+    file,
+    field: 'blocked_by',
+    hint: 'Fix blocked_by in the task files so that every id exists, no task waits on itself and there is no cycle (or re-plan).',
+    details: { problems },
+  });
+}
+
+/**
+ * Reads every task, sorted by id, and checks that they form a DAG (assertTaskDag). Throws the first `invalid_file` error,
+ * else `invalid_graph` (exit 2).
  */
 export async function readTasks(root: string): Promise<Task[]> {
   const ids = await listTaskIds(root);
   const tasks = await Promise.all(ids.map((id) => readTask(root, id)));
-  const problems = checkGraph(tasks);
-  if (problems.length > 0) {
-    const file = rel(root, layout(root).task(problems[0]!.ids[0]!));
-    throw new PivError('invalid_graph', `${file}: the task graph is invalid: ${problems.map((p) => p.message).join('; ')}`, {
-      file,
-      field: 'blocked_by',
-      hint: 'Fix blocked_by in the task files so that every id exists, no task waits on itself and there is no cycle (or re-plan).',
-      details: { problems },
-    });
-  }
+  assertTaskDag(tasks, (id) => rel(root, layout(root).task(id)));
   return tasks;
 }
 
@@ -153,8 +184,10 @@ async function writeYamlFile(file: string, data: Record<string, unknown>, schema
 
 /** Validates and writes a task file atomically, keeping comments on unchanged fields. Throws on an invalid task (a bug). */
 export async function writeTask(root: string, task: Task): Promise<void> {
-  const valid = TaskSchema.parse(task);
-  await writeYamlFile(layout(root).task(valid.id), valid, SCHEMA_REF.task);
+  const file = layout(root).task(task.id);
+  const previous = await readText(file);
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFileAtomic(file, renderTaskText(task, previous ?? undefined));
 }
 
 /** Deletes a task file (re-planning dropped it). */
@@ -164,8 +197,10 @@ export async function deleteTask(root: string, id: string): Promise<void> {
 
 /** Validates and writes the session file atomically. */
 export async function writeSession(root: string, session: Session): Promise<void> {
-  const valid = SessionSchema.parse(session);
-  await writeYamlFile(layout(root).session, valid, SCHEMA_REF.session);
+  const file = layout(root).session;
+  const previous = await readText(file);
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFileAtomic(file, renderSessionText(session, previous ?? undefined));
 }
 
 /** One agent's usage sessions and checkpoints; an empty state when the agent has none yet. Throws `invalid_file` (exit 2). */

@@ -1,44 +1,92 @@
 // Lock: read-modify-write of piv state happens inside one cross-process lock, so two piv processes never lose each other's update.
+import { readFileSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import path from 'node:path';
 import { PivError } from '../errors.js';
 import { rel, requireInitialized } from './layout.js';
 
-/** How long a waiter keeps retrying, in ms (about 30 s), and when a dead holder's lock counts as stale (ms). */
-const RETRIES = { retries: 150, factor: 1.15, minTimeout: 5, maxTimeout: 200 } as const;
+/** How long a waiter keeps trying, in ms. */
+const WAIT_MS = 30_000;
+/** A live holder refreshes the lock every UPDATE_MS; a lock not refreshed for STALE_MS is a dead holder's (ms). */
+const UPDATE_MS = 1_000;
 const STALE_MS = 15_000;
+/** The stale threshold used once the holder is known to be dead (its pid is gone on this host): proper-lockfile's minimum. */
+const DEAD_STALE_MS = 2_000;
 
 /**
- * Runs `fn` while holding the repository's state lock (`.agents/.lock`, a directory created atomically by mkdir,
- * refreshed every 5 s; a crashed holder's lock is taken over after 15 s).
- * Returns what `fn` returns. Throws `not_initialized` (exit 2) without .agents/config.yaml, `lock_timeout` (exit 3) when the lock
- * cannot be had in about 30 s, `usage` (exit 2) when it cannot be created at all (permissions).
+ * Runs `fn` while holding the repository's state lock, and returns what `fn` returns.
+ * The lock is `.agents/.lock/held` (a directory made atomically by mkdir, by proper-lockfile), refreshed every second;
+ * `.agents/.lock/owner` names the holder (pid and host). A waiter takes over a lock not refreshed for 15 s, or for 2 s when
+ * its holder's process is gone on this host (a piv killed with SIGKILL), so a crash delays the next verb by seconds, not more.
+ * Throws `not_initialized` (exit 2) without .agents/config.yaml, `lock_timeout` (exit 3) when the lock cannot be had in
+ * about 30 s, `usage` (exit 2) when it cannot be created at all (permissions).
  */
 export async function withStateLock<T>(root: string, fn: () => Promise<T>): Promise<T> {
   const paths = requireInitialized(root);
+  const { default: lockfile } = await import('proper-lockfile'); // loaded only by verbs that write
+  const held = path.join(paths.lock, 'held');
+  const ownerFile = path.join(paths.lock, 'owner');
+  const deadline = Date.now() + WAIT_MS;
   let release: () => Promise<void>;
-  try {
-    const { default: lockfile } = await import('proper-lockfile'); // loaded only by verbs that write
-    release = await lockfile.lock(paths.agents, {
-      lockfilePath: paths.lock,
-      realpath: false,
-      stale: STALE_MS,
-      update: 5_000,
-      retries: RETRIES,
-    });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ELOCKED') {
-      throw new PivError('lock_timeout', `another piv process holds ${rel(root, paths.lock)} and did not release it`, {
-        hint: 'Wait for the other piv command to finish; if none is running, the lock is released automatically after 15 s.',
-        cause: error,
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await mkdir(paths.lock, { recursive: true });
+      release = await lockfile.lock(paths.agents, {
+        lockfilePath: held,
+        realpath: false,
+        stale: holderIsDead(ownerFile) ? DEAD_STALE_MS : STALE_MS,
+        update: UPDATE_MS,
+        retries: 0,
+        // A holder whose lock was taken over (it stalled past the stale time) must not go on writing.
+        onCompromised: (error) => {
+          throw error;
+        },
       });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') {
+        throw new PivError('usage', `cannot create the state lock ${rel(root, held)}: ${(error as Error).message}`, {
+          hint: 'piv needs to write in .agents/: check the folder permissions and free disk space.',
+          cause: error,
+        });
+      }
+      if (Date.now() >= deadline) {
+        throw new PivError('lock_timeout', `another piv process holds ${rel(root, held)} and did not release it in ${WAIT_MS / 1000} s`, {
+          hint: 'Wait for the other piv command to finish; a lock whose holder died is taken over automatically after a few seconds.',
+          cause: error,
+        });
+      }
+      // Exponential backoff with jitter (5 ms … 200 ms), so waiters do not retry in lockstep.
+      await sleep(Math.min(200, 5 * 1.3 ** attempt) * (0.5 + Math.random()));
     }
-    throw new PivError('usage', `cannot create the state lock ${rel(root, paths.lock)}: ${(error as Error).message}`, {
-      hint: 'piv needs to write in .agents/: check the folder permissions and free disk space.',
-      cause: error,
-    });
   }
+  await writeFile(ownerFile, `${process.pid} ${hostname()}\n`).catch(() => undefined);
   try {
     return await fn();
   } finally {
+    // The owner goes first: a recorded owner is then always the current holder's, or a crashed one's.
+    await rm(ownerFile, { force: true }).catch(() => undefined);
     await release().catch(() => undefined);
   }
 }
+
+/** Whether the lock's recorded holder is a process on this host that no longer exists. False when unknown. */
+function holderIsDead(ownerFile: string): boolean {
+  let text: string;
+  try {
+    text = readFileSync(ownerFile, 'utf8');
+  } catch {
+    return false;
+  }
+  const [pid, host] = text.trim().split(' ');
+  if (!pid || host !== hostname() || Number(pid) === process.pid) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -65,6 +65,8 @@ export const TaskSchema = z.strictObject({
   actual_tokens: z.number().int().nonnegative().nullable().default(null),
   /** Agent holding the claim, or null. */
   owner: nullableString.default(null),
+  /** When the current claim was made (null when nobody holds the task). */
+  claimed_at: isoTime.nullable().default(null),
   /** End of the claim's lease; another agent may take the task back after it. */
   lease_expires_at: isoTime.nullable().default(null),
   /** Why the task is blocked (status blocked), or null. */
@@ -173,10 +175,21 @@ export const ConfigSchema = z.strictObject({
     .prefault({}),
   claims: z
     .strictObject({
-      /** A claim's lease in minutes; an expired claim may be taken back by resume or another agent. */
+      /** A claim's lease in minutes; an expired claim may be taken back by resume or another agent (execute --steal-expired). */
       lease_minutes: z.number().positive().default(120),
-      /** A git remote (e.g. origin) that claims are pushed to with compare-and-swap, for agents in clones on other machines. */
-      remote: z.string().min(1).nullable().default(null),
+    })
+    .prefault({}),
+  swarm: z
+    .strictObject({
+      /**
+       * A git remote (e.g. origin) holding the feature branch piv/<feature> that agents on other machines share: every claim and
+       * completion is a push to it by compare-and-swap. null: the branch is shared by the working trees of this repository only.
+       */
+      remote: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*$/, 'a git remote name such as origin').nullable().default(null),
+      /** Folder of the agents' working trees (`execute --worktree`), relative to the repository root; null: ../<repo>.piv/. */
+      worktrees: z.string().min(1).nullable().default(null),
+      /** A shell command run once in each new agent working tree (e.g. npm ci), so its verify commands can run. */
+      setup: nullableString.default(null),
     })
     .prefault({}),
   tokens: z

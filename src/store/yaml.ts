@@ -83,6 +83,15 @@ function checkShape(text: string, source: Source, code: 'invalid_file' | 'invali
     throw new PivError(code, `${source.file}${line ? `:${line}` : ''}: ${what}`, { file: source.file, line, hint: `This is not a ${source.kind} piv wrote; restore it from git (git checkout -- ${source.file}) or fix it.` });
   };
   if (text.length > MAX_FILE_BYTES) refuse(undefined, `the file is ${text.length} characters long; piv reads at most ${MAX_FILE_BYTES}`);
+  const marker = /^(<{7}|>{7})(?: |$)/m.exec(text);
+  if (marker) {
+    const line = text.slice(0, marker.index).split('\n').length;
+    throw new PivError(code, `${source.file}:${line}: unresolved merge conflict markers (two branches changed this ${source.kind})`, {
+      file: source.file,
+      line,
+      hint: `Resolve the conflict (keep one version of each field, delete the <<<<<<< ======= >>>>>>> lines). A task file added on two branches means their ids collided: keep one task under this id and re-plan the other (piv plan gives it a free id).`,
+    });
+  }
   let flow = 0;
   let line = 1;
   /** Columns before the first content token of the current line; -1 once the content started. */

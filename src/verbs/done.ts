@@ -1,13 +1,18 @@
 // done: verify, then one commit holding the task's changes and its YAML; a failing verify records the attempt and commits nothing.
-import { complete, assertHeldBy, recordFailedAttempt } from '../core/transitions.js';
+import path from 'node:path';
+import { assertHeldBy, complete, recordFailedAttempt } from '../core/transitions.js';
 import { PivError } from '../errors.js';
 import { runCommand } from '../exec/run.js';
+import { failpoint } from '../failpoint.js';
 import { changedPaths, commitPaths, taskCommitMessage } from '../git/git.js';
-import { hasLinkedWorktrees } from '../git/worktrees.js';
-import { AGENTS_DIR, layout, rel } from '../store/layout.js';
-import { readAgentsFile, readAgentState, readConfig, readSession, readTask, readTasks, restoreAgentsFile, withStateLock, writeAgentState, writeTask } from '../store/index.js';
-import type { AgentState, Attempt, Task } from '../store/schemas.js';
-import { defaultAgent, resolve, usageSource, type BaseOptions } from './context.js';
+import { AGENTS_DIR, rel } from '../store/layout.js';
+import { readAgentsFile, readAgentState, readConfig, readSession, readTask, readTasks, restoreAgentsFile, STATE_PATHS, withStateLock, writeAgentState, writeTask } from '../store/index.js';
+import type { AgentState, Attempt, Config, Task } from '../store/schemas.js';
+import type { BranchMode } from '../swarm/mode.js';
+import { transact } from '../swarm/transact.js';
+import type { BaseOptions } from './context.js';
+import { usageSource } from './context.js';
+import { stateContext } from './task-ops.js';
 
 export interface DoneOptions extends BaseOptions {
   id: string;
@@ -18,6 +23,8 @@ export interface DoneOptions extends BaseOptions {
   noVerify?: boolean;
   /** Commit every changed file, not only the task's declared files. */
   all?: boolean;
+  /** Also commit these changed paths (files or folders, relative to the repository root) beyond the task's declared files. */
+  also?: string[];
   /** Where actual usage comes from when `tokens` is not given: `claude` reads the Claude Code transcript (default when $CLAUDECODE=1). */
   usageFrom?: 'claude' | 'none';
 }
@@ -29,109 +36,207 @@ export interface DoneResult {
   /** The task's status afterwards: completed, in_progress (verify failed) or failed (max_attempts reached). */
   status: Task['status'];
   attempt: Attempt;
-  /** The task commit's hash, or null when nothing was committed. */
+  /** The task commit's hash (in a swarm: the one on the feature branch), or null when nothing was committed. */
   commit: string | null;
   message: string | null;
   committed_paths: string[];
-  /** Changed files the commit did not take (outside the task's declared files). */
+  /** Changed files the commit did not take (outside the task's declared files; pass --also PATH to take them). */
   left_uncommitted: string[];
   /** Tokens recorded for the task, and where the figure came from. */
   usage: { tokens: number; source: 'flag' | 'claude_transcript'; transcript: string | null } | null;
-  /** Things the agent should know that did not stop the verb (e.g. the shared claim could not be marked completed). */
+  /** In a swarm: how the commit reached the feature branch. */
+  landed: { branch: string; commit: string; rebased: boolean; attempts: number } | null;
+  /** Things the agent should know that did not stop the verb. */
   warnings: string[];
 }
 
 /**
- * Completes task `id` held by `agent`: runs its verify (timeout and tail from config), then, on success, marks it completed and
- * commits the task's changed files, its YAML and changed piv state in ONE commit `<type>(<phase>): <name>` with trailer `Piv-Task: <id>`.
+ * Completes task `id` held by `agent`: runs its verify (timeout and tail from config) outside the lock, then, on success, marks it
+ * completed and makes ONE commit `<type>(<phase>): <name>` (trailers `Piv-Task`, `Piv-Feature`) holding the task's changed
+ * declared files (folders include new files under them), `also` paths, its YAML and the agent's own state — other changes are
+ * left alone and reported. In a swarm that commit is made on the agent's branch and landed on the feature branch (swarm/land).
  * On verify failure: the attempt is recorded, the task stays claimed (or becomes failed at max_attempts), nothing is committed.
  * Throws `invalid_transition` (exit 2) / `conflict` (exit 3) when the agent does not hold the task, `usage` (exit 2) for a task
- * without verify and no --no-verify, `git_failed` (exit 1) when git refuses the commit (task and session files restored, index untouched).
+ * without verify and no --no-verify, `git_failed` (exit 1) when git refuses the commit (task and state files restored, index
+ * untouched), `conflict` (exit 3) when the landing meets conflicting files.
  */
 export async function done(opts: DoneOptions): Promise<DoneResult> {
-  const { root, now } = resolve(opts);
-  const agent = defaultAgent(opts.agent);
+  const ctx = await stateContext(opts);
+  const { root, now, agent, mode } = ctx;
   const config = await readConfig(root);
-  // The whole graph must be valid before verify runs or anything is written (a hand-broken file is reported, not committed).
-  const before = (await readTasks(root)).find((t) => t.id === opts.id) ?? (await readTask(root, opts.id));
-  assertHeldBy(before, agent);
-  if (before.verify === null && !opts.noVerify) {
-    throw new PivError('usage', `${before.id} has no verify command`, {
-      hint: `Add a verify command to the plan, or complete it without one: piv done ${before.id} --no-verify (recorded as such).`,
-    });
-  }
   if (opts.tokens !== undefined && (!Number.isInteger(opts.tokens) || opts.tokens < 0)) {
     throw new PivError('usage', `--tokens must be a whole number of tokens, got ${opts.tokens}`);
   }
+  const also = (opts.also ?? []).map((p) => repoRelative(root, opts.cwd ?? process.cwd(), p));
+  if (mode.kind === 'branch') return doneInSwarm({ ...ctx, mode }, config, opts, also);
 
-  const warnings: string[] = [];
-  const session0 = await readSession(root);
-  const sharing = session0 !== null && (config.claims.remote !== null || hasLinkedWorktrees(root));
-  if (sharing) await assertSharedClaimNotLost(root, session0!.feature, before.id, agent, config.claims.remote, Date.parse(now), warnings);
-
-  let attempt: Attempt;
-  if (opts.noVerify) {
-    attempt = { at: now, agent, exit_code: null, passed: true, skipped: true, duration_ms: 0, timed_out: false, output_tail: 'completed with --no-verify: verify was not run' };
-  } else {
-    const run = await runCommand(before.verify!, {
-      cwd: root,
-      timeoutMs: config.verify.timeout_ms,
-      tailLines: config.verify.tail_lines,
-      env: { PIV_TASK: before.id, PIV_AGENT: agent },
-    });
-    attempt = { at: now, agent, exit_code: run.exit_code, passed: run.passed, skipped: false, duration_ms: run.duration_ms, timed_out: run.timed_out, output_tail: run.output_tail };
-  }
+  // The whole graph must be valid before verify runs or anything is written (a hand-broken file is reported, not committed).
+  const before = (await readTasks(root)).find((t) => t.id === opts.id) ?? (await readTask(root, opts.id));
+  assertHeldBy(before, agent);
+  requireVerify(before, opts);
+  const attempt = await verify(root, before, agent, now, config, opts);
+  failpoint('done:after-verify');
 
   return withStateLock(root, async () => {
-    const task = await readTask(root, opts.id);
+    const tasks = await readTasks(root);
+    const task = tasks.find((t) => t.id === opts.id)!;
     assertHeldBy(task, agent); // the claim may have been taken back while verify ran
-    if (!attempt.passed) {
-      // Tokens spent on a failed attempt still count, for the task and the session.
-      const usage = await resolveUsage(root, task, opts);
-      const failed = recordFailedAttempt(task, agent, attempt, config.verify.max_attempts);
-      const updated = usage ? { ...failed, actual_tokens: (failed.actual_tokens ?? 0) + usage.tokens } : failed;
-      await writeTask(root, updated);
-      if (usage) await writeAgentState(root, addUsage(await readAgentState(root, agent), usage.tokens, now, usage.transcript));
-      return { id: task.id, agent, passed: false, status: updated.status, attempt, commit: null, message: null, committed_paths: [], left_uncommitted: [], usage, warnings };
-    }
+    if (!attempt.passed) return recordFailure(root, task, agent, attempt, config, opts, now);
 
-    const paths = layout(root);
-    const taskRel = rel(root, paths.task(task.id));
-    // Decide what the commit takes before writing anything, so a git error here leaves the task as it was.
-    const changed = await changedPaths(root);
-    const declared = task.files.length && !opts.all ? new Set(await changedPaths(root, task.files)) : null;
-    const stateRel = rel(root, paths.agentState(agent));
-    // Other tasks' YAML travels with its own task; other agents' state files with their own commits.
-    const otherTask = (p: string) => (p.startsWith(`${AGENTS_DIR}/tasks/`) && p !== taskRel) || (p.startsWith(`${AGENTS_DIR}/state/agents/`) && p !== stateRel);
-    const include = new Set(changed.filter((p) => !otherTask(p) && (p.startsWith(`${AGENTS_DIR}/`) || declared === null || declared.has(p))));
-
+    const selection = await selectPaths(root, task, agent, tasks, { all: opts.all, also });
+    const taskRel = STATE_PATHS.task(task.id);
+    const stateRel = STATE_PATHS.agentState(agent);
     const previousTask = await readAgentsFile(root, `tasks/${task.id}.yaml`);
-    const session = await readSession(root);
-    const stateFile = `state/agents/${agent}.yaml`;
-    const previousState = await readAgentsFile(root, stateFile);
+    const previousState = await readAgentsFile(root, `state/agents/${agent}.yaml`);
     const usage = await resolveUsage(root, task, opts);
     const completed = complete(task, agent, attempt, now, usage?.tokens);
-    const body = attempt.skipped ? 'Completed with --no-verify.' : `Verified: ${task.verify} (exit 0, ${attempt.duration_ms} ms)`;
-    const message = taskCommitMessage(task.commit_type, task.phase, task.name, task.id, body, session?.feature);
+    const message = completionMessage(completed, attempt, (await readSession(root))?.feature);
+    const include = new Set(selection.include);
     let commit: string;
     try {
       await writeTask(root, completed);
       include.add(taskRel);
+      failpoint('done:after-task-write');
       if (usage) {
         await writeAgentState(root, addUsage(await readAgentState(root, agent), usage.tokens, now, usage.transcript));
         include.add(stateRel);
+        failpoint('done:after-state-write');
       }
       commit = await commitPaths(root, [...include].sort(), message);
+      failpoint('done:after-commit');
     } catch (error) {
       // Nothing committed: the task is back to what it was (claimed), so `piv done` can simply run again.
       await restoreAgentsFile(root, `tasks/${task.id}.yaml`, previousTask);
-      await restoreAgentsFile(root, stateFile, previousState);
+      await restoreAgentsFile(root, `state/agents/${agent}.yaml`, previousState);
       throw error;
     }
-    if (session && sharing) await markSharedClaimCompleted(root, session.feature, task.id, agent, now, config.claims.remote, warnings);
-    const left = changed.filter((p) => !include.has(p));
-    return { id: task.id, agent, passed: true, status: completed.status, attempt, commit, message: message.split('\n')[0]!, committed_paths: [...include].sort(), left_uncommitted: left, usage, warnings };
+    return { id: task.id, agent, passed: true, status: completed.status, attempt, commit, message: message.split('\n')[0]!, committed_paths: [...include].sort(), left_uncommitted: selection.left.filter((p) => !include.has(p)), usage, landed: null, warnings: [] };
   });
+}
+
+/** In a swarm: the claim is checked on the feature branch, a failed attempt is recorded there, a passing one lands there. */
+async function doneInSwarm(ctx: { root: string; now: string; agent: string; mode: BranchMode }, config: Config, opts: DoneOptions, also: string[]): Promise<DoneResult> {
+  const { root, now, agent, mode } = ctx;
+  const { featureTip, readTip } = await import('../swarm/branch.js');
+  const { land, recoverTree } = await import('../swarm/land.js');
+  const warnings = (await withStateLock(root, () => recoverTree(root, mode, agent))).map((r) => r.message);
+  const tip = await featureTip(root, mode);
+  if (!tip) throw new PivError('usage', `the feature branch ${mode.branch} does not exist`, { hint: 'Start the swarm with `piv execute --worktree`.' });
+  const state = await readTip(root, mode, tip);
+  const before = state.tasks.find((t) => t.id === opts.id);
+  if (!before) throw new PivError('not_found', `task ${opts.id} does not exist on ${mode.branch}`, { hint: 'List tasks with `piv status`.' });
+  assertHeldBy(before, agent);
+  requireVerify(before, opts);
+  const attempt = await verify(root, before, agent, now, config, opts);
+  failpoint('done:after-verify');
+
+  if (!attempt.passed) {
+    const usage = await resolveUsage(root, before, opts);
+    const { result } = await transact(root, mode, async (view) => {
+      const task = view.tasks.find((t) => t.id === opts.id)!;
+      assertHeldBy(task, agent);
+      const failed = recordFailedAttempt(task, agent, attempt, config.verify.max_attempts);
+      const updated = usage ? { ...failed, actual_tokens: (failed.actual_tokens ?? 0) + usage.tokens } : failed;
+      return { change: { tasks: [updated], subject: `chore(piv): ${task.id} verify failed (attempt ${updated.attempts.length}, ${agent})`, trailers: { 'Piv-Claim': task.id, 'Piv-Agent': agent } }, result: updated };
+    });
+    if (usage) await withStateLock(root, async () => writeAgentState(root, addUsage(await readAgentState(root, agent), usage.tokens, now, usage.transcript)));
+    return { id: before.id, agent, passed: false, status: result.status, attempt, commit: null, message: null, committed_paths: [], left_uncommitted: [], usage, landed: null, warnings };
+  }
+
+  return withStateLock(root, async () => {
+    const selection = await selectPaths(root, before, agent, state.tasks, { all: opts.all, also });
+    const usage = await resolveUsage(root, before, opts);
+    const completed = complete(before, agent, attempt, now, usage?.tokens);
+    const message = completionMessage(completed, attempt, mode.feature);
+    const include = new Set([...selection.include, STATE_PATHS.task(before.id)]);
+    await writeTask(root, completed);
+    if (usage) {
+      await writeAgentState(root, addUsage(await readAgentState(root, agent), usage.tokens, now, usage.transcript));
+      include.add(STATE_PATHS.agentState(agent));
+    }
+    const local = await commitPaths(root, [...include].sort(), message);
+    failpoint('done:after-local-commit');
+    const landing = await land(root, mode, before.id, agent, local);
+    return {
+      id: before.id,
+      agent,
+      passed: true,
+      status: 'completed',
+      attempt,
+      commit: landing.commit,
+      message: message.split('\n')[0]!,
+      committed_paths: [...include].sort(),
+      left_uncommitted: selection.left.filter((p) => !include.has(p)),
+      usage,
+      landed: { branch: mode.branch, commit: landing.commit, rebased: landing.rebased, attempts: landing.attempts },
+      warnings: [...warnings, ...landing.warnings],
+    };
+  });
+}
+
+function requireVerify(task: Task, opts: DoneOptions): void {
+  if (task.verify === null && !opts.noVerify) {
+    throw new PivError('usage', `${task.id} has no verify command`, {
+      hint: `Add a verify command to the plan, or complete it without one: piv done ${task.id} --no-verify (recorded as such).`,
+    });
+  }
+}
+
+/** Runs the task's verify (or records a --no-verify skip) in the repository root. Never throws for a failing command. */
+async function verify(root: string, task: Task, agent: string, now: string, config: Config, opts: DoneOptions): Promise<Attempt> {
+  if (opts.noVerify) return { at: now, agent, exit_code: null, passed: true, skipped: true, duration_ms: 0, timed_out: false, output_tail: 'completed with --no-verify: verify was not run' };
+  const run = await runCommand(task.verify!, { cwd: root, timeoutMs: config.verify.timeout_ms, tailLines: config.verify.tail_lines, env: { PIV_TASK: task.id, PIV_AGENT: agent } });
+  return { at: now, agent, exit_code: run.exit_code, passed: run.passed, skipped: false, duration_ms: run.duration_ms, timed_out: run.timed_out, output_tail: run.output_tail };
+}
+
+/** A failed verify, in one working tree: the attempt (and the tokens it cost) recorded in the task and the agent's state. */
+async function recordFailure(root: string, task: Task, agent: string, attempt: Attempt, config: Config, opts: DoneOptions, now: string): Promise<DoneResult> {
+  const usage = await resolveUsage(root, task, opts);
+  const failed = recordFailedAttempt(task, agent, attempt, config.verify.max_attempts);
+  const updated = usage ? { ...failed, actual_tokens: (failed.actual_tokens ?? 0) + usage.tokens } : failed;
+  await writeTask(root, updated);
+  if (usage) await writeAgentState(root, addUsage(await readAgentState(root, agent), usage.tokens, now, usage.transcript));
+  return { id: task.id, agent, passed: false, status: updated.status, attempt, commit: null, message: null, committed_paths: [], left_uncommitted: [], usage, landed: null, warnings: [] };
+}
+
+/** The task commit's message: `<type>(<phase>): <name>`, a Verified line, trailers Piv-Task and Piv-Feature. */
+export function completionMessage(task: Task, attempt: Attempt, feature?: string | null): string {
+  const body = attempt.skipped ? 'Completed with --no-verify.' : `Verified: ${task.verify} (exit 0, ${attempt.duration_ms} ms)`;
+  return taskCommitMessage(task.commit_type, task.phase, task.name, task.id, body, feature);
+}
+
+/** A path the user gave (relative to `cwd`) as a repository path; throws `usage` (exit 2) for one outside the repository. */
+function repoRelative(root: string, cwd: string, p: string): string {
+  const relative = rel(root, path.resolve(cwd, p));
+  if (!relative || relative.startsWith('..') || path.isAbsolute(relative)) throw new PivError('usage', `--also ${p} is outside the repository`, { hint: 'Name a file or folder inside the repository.' });
+  return relative;
+}
+
+/** Whether repository path `p` is `spec` or lies under the folder `spec`. */
+export const covers = (spec: string, p: string) => p === spec || p.startsWith(spec.replace(/\/+$/, '') + '/');
+
+/**
+ * What a completion commits, from the changed paths (git status): the task's declared `files` (git pathspecs: a folder takes
+ * the new files under it), `also`, the task's YAML, the agent's own state file and the session; with `all`, every change but
+ * other tasks' YAML and other agents' state. A task without `files` takes every change outside `.agents/` that no other
+ * claimed task declares. Returns the paths to include and every changed path (the caller reports the rest).
+ */
+export async function selectPaths(root: string, task: Task, agent: string, tasks: readonly Task[], opts: { all?: boolean; also?: string[] }): Promise<{ include: string[]; left: string[] }> {
+  const changed = await changedPaths(root);
+  const own = new Set([STATE_PATHS.task(task.id), STATE_PATHS.agentState(agent), STATE_PATHS.session]);
+  const also = opts.also?.length ? new Set(await changedPaths(root, opts.also)) : new Set<string>();
+  const pivState = (p: string) => p.startsWith(`${AGENTS_DIR}/`);
+  const othersState = (p: string) => (p.startsWith(`${STATE_PATHS.tasksDir}/`) || p.startsWith('.agents/state/agents/')) && !own.has(p);
+  let take: (p: string) => boolean;
+  if (opts.all) take = (p) => !othersState(p);
+  else if (task.files.length) {
+    const declared = new Set(await changedPaths(root, task.files));
+    take = (p) => own.has(p) || declared.has(p) || also.has(p);
+  } else {
+    const othersFiles = tasks.filter((t) => t.id !== task.id && t.status === 'in_progress').flatMap((t) => t.files);
+    take = (p) => own.has(p) || also.has(p) || (!pivState(p) && !othersFiles.some((f) => covers(f, p)));
+  }
+  return { include: changed.filter(take), left: changed };
 }
 
 /**
@@ -143,7 +248,7 @@ async function resolveUsage(root: string, task: Task, opts: DoneOptions): Promis
   if (usageSource(opts.usageFrom) !== 'claude') return null;
   const { claudeUsageFor } = await import('../tokens/transcript.js');
   // Since the last attempt (its tokens were recorded then), else since the claim.
-  const since = task.attempts.at(-1)?.at ?? task.started_at;
+  const since = task.attempts.at(-1)?.at ?? task.claimed_at ?? task.started_at;
   const usage = await claudeUsageFor(root, since ? { since } : {});
   if (!usage || usage.messages === 0) return null;
   return { tokens: usage.total_tokens, source: 'claude_transcript', transcript: usage.session_id };
@@ -155,41 +260,4 @@ export function addUsage(state: AgentState, tokens: number, now: string, transcr
   const last = sessions[sessions.length - 1]!;
   sessions[sessions.length - 1] = { ...last, used: last.used + tokens, transcript: transcript ?? last.transcript };
   return { ...state, sessions };
-}
-
-/**
- * With shared claims: refuses (conflict, exit 3) to complete a task whose claim ref another tree or clone now holds
- * (a lease that ended and was taken over), before verify runs. An unreachable remote only adds a warning.
- */
-async function assertSharedClaimNotLost(root: string, feature: string, task: string, agent: string, remote: string | null, nowMs: number, warnings: string[]): Promise<void> {
-  const { isLive, listClaims, placeOf } = await import('../git/claims.js');
-  let current;
-  try {
-    current = (await listClaims(root, feature, { remote })).get(task);
-  } catch (error) {
-    warnings.push(`${(error as Error).message}; the shared claim was not checked`);
-    return;
-  }
-  const place = await placeOf(root);
-  if (current && !(current.worktree === place && current.agent === agent) && isLive(current, nowMs)) {
-    throw new PivError('conflict', `${task} is claimed in another working tree by ${current.agent} (${current.worktree})`, {
-      hint: 'Your claim was lost (its lease ended and was taken over). Hand your changes to that agent, or release and re-plan.',
-      details: { task, owner: current.agent, worktree: current.worktree },
-    });
-  }
-}
-
-/**
- * With shared claims: the task's claim becomes `completed` (no lease), so no other tree or clone ever claims it, even
- * before its branch is merged. The task commit has landed either way: a failure here becomes a warning.
- */
-async function markSharedClaimCompleted(root: string, feature: string, task: string, agent: string, now: string, remote: string | null, warnings: string[]): Promise<void> {
-  const { listClaims, placeOf, putClaim } = await import('../git/claims.js');
-  try {
-    const current = (await listClaims(root, feature, { remote })).get(task);
-    const written = await putClaim(root, feature, { task, agent, worktree: await placeOf(root), state: 'completed', at: now, lease_expires_at: null }, current?.hash ?? null, { remote });
-    if (written === null) warnings.push(`the shared claim on ${task} changed meanwhile and was not marked completed`);
-  } catch (error) {
-    warnings.push(`${(error as Error).message}; the shared claim on ${task} is not marked completed yet (your next \`piv execute\` does it)`);
-  }
 }

@@ -1,19 +1,24 @@
-// execute: claims the next ready task under the state lock, so one task is never given to two agents.
+// execute: claims the next ready task atomically (under the state lock, or by compare-and-swap on the feature branch), so one task is never given to two agents.
+import { decideClaim } from '../core/claim.js';
 import { dependentsOf } from '../core/graph.js';
-import { explainStall, isLeaseExpired, progress, readySet, type Stall } from '../core/scheduler.js';
-import { claim, release, renewLease } from '../core/transitions.js';
-import { PivError } from '../errors.js';
-import { hasLinkedWorktrees } from '../git/worktrees.js';
-import type { SharedClaim } from '../git/claims.js';
-import { readConfig, readSession, readTasks, requireInitialized, withStateLock, writeSession, writeTask } from '../store/index.js';
-import type { Session, Task } from '../store/schemas.js';
-import { defaultAgent, resolve, type BaseOptions } from './context.js';
+import { explainStall, progress, type Stall } from '../core/scheduler.js';
 import { answeredDecisions } from '../core/session.js';
+import { PivError } from '../errors.js';
+import { hasLinkedWorktrees, headBranch } from '../git/worktrees.js';
+import { readConfig, readSession, requireInitialized } from '../store/index.js';
+import type { Session, Task } from '../store/schemas.js';
+import { agentOfBranch, detectMode, type BranchMode } from '../swarm/mode.js';
+import { transact } from '../swarm/transact.js';
+import { defaultAgent, resolve, type BaseOptions } from './context.js';
 
 export interface ExecuteOptions extends BaseOptions {
   agent?: string;
   /** Claim this task instead of the scheduler's choice (it must be ready, or already yours). */
   task?: string;
+  /** When nothing is ready, take over another agent's claim whose lease has ended (recorded in the task's notes). */
+  stealExpired?: boolean;
+  /** Work in a swarm: the agent gets its own working tree on its own branch, made from the feature branch piv/<feature>. */
+  worktree?: boolean;
 }
 
 /** Everything an agent needs to do one task in a fresh context. */
@@ -38,9 +43,23 @@ export interface TaskBrief {
   notes: string[];
 }
 
+/** Where the swarm's state lives for this call (null: this working tree's files). */
+export interface SwarmInfo {
+  /** The feature branch, the single source of truth (piv/<feature>). */
+  branch: string;
+  remote: string | null;
+  /** The commit that recorded this call's change on the feature branch, or null when nothing changed. */
+  commit: string | null;
+  /** The agent's working tree (cd there to work) and its branch. */
+  worktree: string;
+  agent_branch: string | null;
+  /** true when this call made the working tree. */
+  worktree_created: boolean;
+}
+
 export interface ExecuteResult {
   agent: string;
-  /** claimed: a new claim; resumed: the agent already held it; taken_over: an expired claim taken back; none_ready / all_done: no task. */
+  /** claimed: a new claim; resumed: the agent already held it; taken_over: an expired claim taken back (--steal-expired); none_ready / all_done: no task. */
   outcome: 'claimed' | 'resumed' | 'taken_over' | 'none_ready' | 'all_done';
   task: TaskBrief | null;
   feature: string | null;
@@ -48,9 +67,8 @@ export interface ExecuteResult {
   progress: { done: number; total: number };
   /** Why nothing is ready (outcome none_ready / all_done). */
   stall: Stall | null;
-  /** Ready tasks skipped because another working tree holds them (shared claims; [] with a single tree). */
-  claimed_elsewhere: { id: string; agent: string; worktree: string; state: SharedClaim['state'] }[];
-  /** Things the agent should know that did not stop the verb (e.g. the claims remote was unreachable). */
+  swarm: SwarmInfo | null;
+  /** Things the agent should know that did not stop the verb. */
   warnings: string[];
 }
 
@@ -84,143 +102,93 @@ export function decisionsOf(session: Session | null): { question: string; answer
 }
 
 /**
- * Gives `agent` its task: `task` when named (it must be ready or already held), else the one it already holds (lease renewed), else the next ready task
- * (priority, then critical path, then id), else an expired claim of another agent. Returns the brief, or why nothing is ready.
- * Throws `not_initialized` / `invalid_file` (exit 2); `lock_timeout` (exit 3).
+ * Gives `agent` its task (core/claim decideClaim: the named task, else the one it holds, else the next ready one, else with
+ * stealExpired an expired claim) and records the claim with its lease: in this working tree's files under the state lock,
+ * or, in a swarm (`worktree`, `swarm.remote`, or an existing feature branch), as a commit on the feature branch moved by
+ * compare-and-swap, retried on a lost race so that of N agents claiming at once each ready task goes to exactly one.
+ * Returns the brief, or why nothing is ready. Throws `not_initialized` / `invalid_file` / `usage` (exit 2), `conflict` /
+ * `lock_timeout` (exit 3), `git_failed` (exit 1).
  */
 export async function execute(opts: ExecuteOptions = {}): Promise<ExecuteResult> {
-  const { root, now, nowMs } = resolve(opts);
-  const agent = defaultAgent(opts.agent);
+  const resolved = resolve(opts);
+  const { now, nowMs } = resolved;
+  let root = resolved.root;
   requireInitialized(root);
   const config = await readConfig(root);
   const leaseMs = config.claims.lease_minutes * 60_000;
-  return withStateLock(root, async () => {
-    const tasks = await readTasks(root);
-    const session = await readSession(root);
-    // With several working trees or a claims remote, a claim is also a ref written by compare-and-swap (git/claims.ts):
-    // the file lock only covers this tree. A single tree without a claims remote never loads git here.
-    const scope = { remote: config.claims.remote };
-    const warnings: string[] = [];
-    const held0 = tasks.find((t) => t.status === 'in_progress' && t.owner === agent);
-    let sharing = session && (scope.remote || hasLinkedWorktrees(root)) ? await import('../git/claims.js') : null;
-    let claims = new Map<string, SharedClaim>();
-    if (sharing && session) {
-      try {
-        claims = await sharing.listClaims(root, session.feature, scope);
-      } catch (error) {
-        // Offline, an agent may go on with the task it holds; it may not take a new one (that could be a double claim).
-        if (!held0 || opts.task !== undefined) throw error;
-        warnings.push(`${(error as Error).message}; continuing with your claim on ${held0.id} offline`);
-        sharing = null;
-      }
-    }
-    const place = sharing ? await sharing.placeOf(root) : root;
-    const mine = (c: SharedClaim) => c.worktree === place && c.agent === agent;
-    // A `done` that could not reach the remote left its claim `claimed`: publish the completion now.
-    for (const t of tasks) {
-      const c = claims.get(t.id);
-      if (sharing && session && c && t.status === 'completed' && c.state === 'claimed' && mine(c)) {
-        const hash = await sharing.putClaim(root, session.feature, { ...c, state: 'completed', at: now, lease_expires_at: null }, c.hash, scope).catch(() => null);
-        if (hash) claims.set(t.id, { ...c, state: 'completed', lease_expires_at: null, hash });
-      }
-    }
-    const heldElsewhere = (id: string) => {
-      const c = claims.get(id);
-      return c !== undefined && !mine(c) && sharing !== null && sharing.isLive(c, nowMs);
-    };
-    /** Takes (or renews) the shared claim on `id`: the claim commit, 'local' without sharing, or null when another tree holds it. */
-    const claimShared = async (id: string): Promise<string | null> => {
-      if (!sharing || !session) return 'local';
-      if (heldElsewhere(id)) return null;
-      const current = claims.get(id);
-      const lease = new Date(nowMs + leaseMs).toISOString();
-      return sharing.putClaim(root, session.feature, { task: id, agent, worktree: place, state: 'claimed', at: now, lease_expires_at: lease }, current?.hash ?? null, scope);
-    };
-    /** Undoes a shared claim this call wrote, when writing the task file then failed (best effort). */
-    const undoShared = async (id: string, hash: string) => {
-      if (sharing && session && hash !== 'local') await sharing.dropClaim(root, session.feature, id, hash, scope).catch(() => false);
-    };
-    /** A task this agent held whose shared claim another tree now has: released here, and reported as a conflict. */
-    const lost = async (task: Task): Promise<never> => {
-      const c = claims.get(task.id);
-      await writeTask(root, release(task, agent, now, `claim lost: ${c ? `${c.agent} (${c.worktree})` : 'another working tree'} holds ${task.id}`, true));
-      throw new PivError('conflict', `${task.id} is now claimed in another working tree${c ? ` by ${c.agent} (${c.worktree})` : ''}; your claim was released`, {
-        hint: 'Your lease had ended or the task was claimed before this tree shared claims. Keep your changes for its owner, and run `piv execute` for another task.',
-        details: { task: task.id, owner: c?.agent ?? null, worktree: c?.worktree ?? null },
-      });
-    };
-    const elsewhere = () =>
-      [...claims.values()]
-        .filter((c) => heldElsewhere(c.task) && tasks.some((t) => t.id === c.task && t.status !== 'completed'))
-        .map((c) => ({ id: c.task, agent: c.agent, worktree: c.worktree, state: c.state }));
-    const finish = async (outcome: ExecuteResult['outcome'], task: Task | null): Promise<ExecuteResult> => {
-      if (task) {
-        const index = tasks.findIndex((t) => t.id === task.id);
-        tasks[index] = task;
-        await writeTask(root, task);
-        if (session && ((session.phase !== 'execute' && session.phase !== 'validate') || session.status !== 'active')) {
-          // No updated_at bump: agents on two branches make the same edit, which merges cleanly.
-          await writeSession(root, { ...session, phase: session.phase === 'validate' ? 'validate' : 'execute', status: 'active' });
-        }
-      }
+  const localSession = await readSession(root);
+  if (opts.worktree && !localSession) throw new PivError('no_session', 'no feature session is open', { hint: 'Open one with `piv discuss <feature>` and plan it first.' });
+  const mode = detectMode(root, localSession?.feature ?? null, config, { swarm: opts.worktree });
+  const inferred = mode.kind === 'branch' ? agentOfBranch(mode.feature, headBranch(root)) : null;
+  const agent = defaultAgent(opts.agent ?? inferred ?? undefined);
+  const warnings: string[] = [];
+  let swarm: SwarmInfo | null = null;
+  if (mode.kind === 'branch') {
+    const placed = await placeAgent(root, mode, agent, opts.worktree === true);
+    root = placed.root;
+    swarm = placed.info;
+    warnings.push(...placed.warnings);
+  } else if (hasLinkedWorktrees(root)) {
+    warnings.push('this repository has other working trees, but this feature is not a swarm: claims here are not shared with them (use `piv execute --worktree` to work as a swarm)');
+  }
+  const { result, commit, warnings: txWarnings } = await transact(
+    root,
+    mode,
+    async (view) => {
+      const decision = decideClaim(view.tasks, { agent, task: opts.task, stealExpired: opts.stealExpired === true, now, nowMs, leaseMs, renewBelow: mode.kind === 'branch' ? 0.5 : 1 });
+      const tasks = decision.task ? view.tasks.map((t) => (t.id === decision.task!.id ? decision.task! : t)) : view.tasks;
+      const session = view.session;
+      // No updated_at bump: agents on two branches make the same edit, which merges cleanly.
+      const bump = decision.changed && session && ((session.phase !== 'execute' && session.phase !== 'validate') || session.status !== 'active');
+      const change = decision.changed
+        ? {
+            tasks: [decision.task!],
+            ...(bump ? { session: { ...session!, phase: session!.phase === 'validate' ? ('validate' as const) : ('execute' as const), status: 'active' as const } } : {}),
+            subject: `chore(piv): ${decision.outcome === 'resumed' ? 'renew the lease on' : decision.outcome === 'taken_over' ? 'take over' : 'claim'} ${decision.task!.id} for ${agent}`,
+            trailers: { 'Piv-Claim': decision.task!.id, 'Piv-Agent': agent },
+          }
+        : null;
       const p = progress(tasks);
-      return {
+      const out: ExecuteResult = {
         agent,
-        outcome,
-        task: task ? brief(task, tasks) : null,
-        feature: session?.feature ?? null,
+        outcome: decision.outcome,
+        task: decision.task ? brief(decision.task, tasks) : null,
+        feature: session?.feature ?? localSession?.feature ?? null,
         decisions: decisionsOf(session),
         progress: { done: p.done, total: p.total },
-        stall: task ? null : explainStall(tasks),
-        claimed_elsewhere: elsewhere(),
+        stall: decision.task ? null : explainStall(tasks, nowMs),
+        swarm,
         warnings,
       };
-    };
-    /** finish() for a task whose shared claim was just written: if the task file cannot be written, the claim is undone. */
-    const finishClaimed = async (outcome: ExecuteResult['outcome'], task: Task, hash: string): Promise<ExecuteResult> => {
-      try {
-        return await finish(outcome, task);
-      } catch (error) {
-        await undoShared(task.id, hash);
-        throw error;
-      }
-    };
-    if (opts.task !== undefined) {
-      const chosen = tasks.find((t) => t.id === opts.task);
-      if (!chosen) throw new PivError('not_found', `task ${opts.task} does not exist`, { hint: 'List tasks with `piv status`.' });
-      if (chosen.status === 'in_progress' && chosen.owner === agent) {
-        if ((await claimShared(chosen.id)) === null) return lost(chosen);
-        return finish('resumed', renewLease(chosen, agent, now, leaseMs));
-      }
-      const waiting = explainStall(tasks).waiting.find((w) => w.id === chosen.id)?.waiting_on ?? [];
-      if (chosen.status === 'pending' && waiting.length) {
-        throw new PivError('invalid_transition', `${chosen.id} is not ready: it waits on ${waiting.join(', ')}`, { hint: 'Finish those first, or run `piv execute` to get a ready task.', details: { task: chosen.id, waiting_on: waiting } });
-      }
-      const checked = claim(chosen, agent, now, leaseMs); // throws for a task that is not pending
-      const hash = await claimShared(chosen.id);
-      if (hash === null) {
-        const c = claims.get(chosen.id);
-        throw new PivError('conflict', `${chosen.id} is claimed in another working tree${c ? ` by ${c.agent} (${c.worktree})` : ''}`, {
-          hint: 'Pick another task with `piv execute`.',
-          details: { task: chosen.id, owner: c?.agent ?? null, worktree: c?.worktree ?? null },
-        });
-      }
-      return finishClaimed('claimed', checked, hash);
-    }
-    if (held0) {
-      if (sharing && (await claimShared(held0.id)) === null) return lost(held0);
-      return finish('resumed', renewLease(held0, agent, now, leaseMs));
-    }
-    for (const candidate of readySet(tasks)) {
-      const hash = await claimShared(candidate.id);
-      if (hash !== null) return finishClaimed('claimed', claim(candidate, agent, now, leaseMs), hash);
-    }
-    const stale = tasks.find((t) => isLeaseExpired(t, nowMs));
-    const staleHash = stale ? await claimShared(stale.id) : null;
-    if (stale && staleHash !== null) {
-      const released = release(stale, agent, now, `claim of ${stale.owner} expired at ${stale.lease_expires_at}; taken over by ${agent}`, true);
-      return finishClaimed('taken_over', claim(released, agent, now, leaseMs), staleHash);
-    }
-    return finish(tasks.length > 0 && tasks.every((t) => t.status === 'completed') ? 'all_done' : 'none_ready', null);
-  });
+      return { change, result: out };
+    },
+    { create: mode.kind === 'branch', sync: true },
+  );
+  if (result.swarm) result.swarm = { ...result.swarm, commit };
+  result.warnings = [...result.warnings, ...txWarnings];
+  return result;
+}
+
+/**
+ * In a swarm, the working tree `agent` works in: with `worktree`, its own (made from the feature branch when missing); else
+ * the current tree, which must be on the agent's branch. Returns the tree's root and what to report.
+ */
+async function placeAgent(root: string, mode: BranchMode, agent: string, worktree: boolean): Promise<{ root: string; info: SwarmInfo; warnings: string[] }> {
+  const { ensureFeatureBranch } = await import('../swarm/branch.js');
+  const { ensureAgentTree } = await import('../swarm/worktree.js');
+  const current = headBranch(root);
+  const warnings: string[] = [];
+  const base = { branch: mode.branch, remote: mode.remote, commit: null };
+  if (agentOfBranch(mode.feature, current) === agent) return { root, info: { ...base, worktree: root, agent_branch: current, worktree_created: false }, warnings };
+  if (!worktree) {
+    throw new PivError('usage', `${mode.feature} is worked as a swarm on ${mode.branch}, and this working tree is not ${agent}'s (it is on ${current ?? 'a detached HEAD'})`, {
+      hint: `Run \`piv execute --worktree --agent ${agent}\` to get ${agent}'s own working tree, or run piv there.`,
+      details: { branch: mode.branch, agent, current },
+    });
+  }
+  const tip = await ensureFeatureBranch(root, mode);
+  const config = await readConfig(root);
+  const tree = await ensureAgentTree(root, mode, config, agent, tip);
+  if (tree.setup && !tree.setup.passed) warnings.push(`the setup command \`${tree.setup.command}\` failed in ${tree.path} (exit ${tree.setup.exit_code}): ${tree.setup.output_tail.split('\n').slice(-3).join(' ')}`);
+  return { root: tree.path, info: { ...base, worktree: tree.path, agent_branch: tree.branch, worktree_created: tree.created }, warnings };
 }

@@ -55,8 +55,12 @@ verify:
   max_attempts: 0 # failed verifies before a task becomes failed; 0 = never
 
 claims:
-  lease_minutes: 120 # an expired claim may be taken back by resume or another agent
-  remote: null # a git remote (origin) to share claims with agents in other clones; working trees share them anyway
+  lease_minutes: 120 # an expired claim may be taken back by resume or by \`piv execute --steal-expired\`
+
+swarm:
+  remote: null # a git remote (origin) whose branch piv/<feature> agents on other machines share; null: this repository's working trees
+  worktrees: null # folder for \`piv execute --worktree\` trees (relative to the repository); null: ../<repo>.piv/
+  setup: null # command run once in each new agent working tree, e.g. "npm ci"
 
 tokens:
   budget: 200000 # the agent's context window

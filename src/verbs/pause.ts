@@ -1,9 +1,11 @@
 // pause: a checkpoint in the session, then a WIP commit of everything uncommitted, so a fresh context loses nothing.
 import { featureTokens, nextTask, progress } from '../core/scheduler.js';
 import { changedPaths, commitPaths, head } from '../git/git.js';
-import { readAgentsFile, readAgentState, readAgentStates, readTasks, requireSession, restoreAgentsFile, withStateLock, writeAgentState, writeSession } from '../store/index.js';
+import { STATE_PATHS, readAgentsFile, readAgentState, readAgentStates, readTasks, requireSession, restoreAgentsFile, withStateLock, writeAgentState, writeSession } from '../store/index.js';
 import type { Checkpoint } from '../store/schemas.js';
-import { defaultAgent, resolve, type BaseOptions } from './context.js';
+import type { BaseOptions } from './context.js';
+import { stateContext } from './task-ops.js';
+import { covers } from './done.js';
 
 export interface PauseOptions extends BaseOptions {
   /** The agent pausing (its checkpoint goes to its own state file). */
@@ -26,11 +28,16 @@ export interface PauseResult {
  * every uncommitted change, with the checkpoint, as `wip: pause point for <feature>` unless `noCommit` or the tree was clean. Throws `no_session` (exit 2), `git_failed` (exit 1).
  */
 export async function pause(opts: PauseOptions = {}): Promise<PauseResult> {
-  const { root, now } = resolve(opts);
+  const { root, now, agent, mode } = await stateContext(opts);
   return withStateLock(root, async () => {
     const session = await requireSession(root);
-    const tasks = await readTasks(root);
-    const agent = defaultAgent(opts.agent);
+    // In a swarm the progress is the feature branch's; the checkpoint and the WIP commit stay this agent's own (its state file, its branch).
+    let tasks = await readTasks(root);
+    if (mode.kind === 'branch') {
+      const { featureTip, readTip } = await import('../swarm/branch.js');
+      const tip = await featureTip(root, mode);
+      if (tip) tasks = (await readTip(root, mode, tip)).tasks;
+    }
     const state = await readAgentState(root, agent);
     const p = progress(tasks);
     const checkpoint: Checkpoint = {
@@ -49,9 +56,12 @@ export async function pause(opts: PauseOptions = {}): Promise<PauseResult> {
     const previous = { session: await readAgentsFile(root, 'state/session.yaml'), state: await readAgentsFile(root, stateFile) };
     await writeAgentState(root, { ...state, checkpoints: [...state.checkpoints, checkpoint] });
     // Only the status changes (not updated_at): agents pausing on two branches make the same edit, which merges cleanly.
-    if (session.status !== 'paused') await writeSession(root, { ...session, status: 'paused' });
+    if (session.status !== 'paused' && mode.kind === 'local') await writeSession(root, { ...session, status: 'paused' });
     if (dirty.length === 0) return { feature: session.feature, checkpoint, commit: null, committed_paths: [] };
-    const changed = await changedPaths(root);
+    // Another agent's claimed work (its declared files, its task file, its state) is its own to commit.
+    const others = tasks.filter((t) => t.status === 'in_progress' && t.owner !== agent);
+    const theirs = (p: string) => others.some((t) => p === STATE_PATHS.task(t.id) || t.files.some((f) => covers(f, p))) || (p.startsWith('.agents/state/agents/') && p !== STATE_PATHS.agentState(agent));
+    const changed = (await changedPaths(root)).filter((p) => !theirs(p));
     const body = [
       `Checkpoint: ${p.done}/${p.total} tasks done, ${checkpoint.tokens_used} tokens used.`,
       checkpoint.in_progress.length ? `In progress: ${checkpoint.in_progress.join(', ')}.` : null,

@@ -1,11 +1,15 @@
 // resume: rebuilds a fresh context's picture from files and git, and repairs what a crash can leave (completed without commit, stale claims).
 import { explainStall, featureTokens, isLeaseExpired, nextTask, progress, type Stall } from '../core/scheduler.js';
 import { release, renewLease, revertUncommittedCompletion } from '../core/transitions.js';
+import { PivError } from '../errors.js';
 import { runCommand, type CommandResult } from '../exec/run.js';
-import { taskCommits } from '../git/git.js';
-import { readAgentState, readAgentStates, readConfig, readTasks, requireSession, withStateLock, writeAgentState, writeSession, writeTask } from '../store/index.js';
-import type { Checkpoint } from '../store/schemas.js';
-import { defaultAgent, resolve, type BaseOptions } from './context.js';
+import { commitPaths, taskCommits } from '../git/git.js';
+import { layout, readAgentState, readAgentStates, readConfig, readTasks, requireSession, STATE_PATHS, withStateLock, writeAgentState, writeTask } from '../store/index.js';
+import type { Checkpoint, Task } from '../store/schemas.js';
+import { transact } from '../swarm/transact.js';
+import type { BaseOptions } from './context.js';
+import { completionMessage, selectPaths } from './done.js';
+import { stateContext } from './task-ops.js';
 import { brief, decisionsOf, type TaskBrief } from './execute.js';
 import { openQuestions } from '../core/session.js';
 
@@ -17,7 +21,14 @@ export interface ResumeOptions extends BaseOptions {
 
 export interface Repair {
   task: string;
-  kind: 'uncommitted_completion' | 'stale_claim';
+  /**
+   * finished_completion: a completion whose verify passed but whose commit never happened (a crash) was committed;
+   * uncommitted_completion: a task marked completed without a passing attempt or commit went back to in_progress;
+   * stale_claim: an expired claim of another agent was released; landed / followed / claim_lost: a swarm tree's task commit
+   * was landed on the feature branch, or the tree followed one that had landed, or could not land (see message);
+   * orphan_file: a temporary file a killed write left behind was removed.
+   */
+  kind: 'finished_completion' | 'uncommitted_completion' | 'stale_claim' | 'landed' | 'followed' | 'claim_lost' | 'orphan_file';
   message: string;
 }
 
@@ -44,48 +55,55 @@ export interface ResumeResult {
 }
 
 /**
- * Loads the feature for a fresh context and repairs crash leftovers under the lock:
- * a task marked completed with no commit carrying its `Piv-Task` trailer goes back to in_progress (with a note);
- * expired claims of other agents go back to pending; this agent's own claim is renewed. Starts a new usage session (tokens at 0).
- * Then runs the baseline tests (config commands.test) unless `baseline` is false.
+ * Loads the feature for a fresh context and repairs crash leftovers (DESIGN §2, "a crash at any instant leaves state resume
+ * can read"). In one working tree, under the lock: a task marked completed whose commit never happened is committed now when its
+ * last attempt passed (the completion was decided, only the commit was lost), else goes back to in_progress; temporary files of
+ * killed writes are removed. In a swarm: a task commit of this agent's tree that never landed is landed. Everywhere: expired
+ * claims of other agents go back to pending (recorded in their notes), this agent's own claim is renewed, and a new usage
+ * session starts (tokens at 0). Then runs the baseline tests (config commands.test) unless `baseline` is false.
  * Throws `no_session` (exit 2). A failing baseline is reported in the result (the CLI exits 1).
  */
 export async function resume(opts: ResumeOptions = {}): Promise<ResumeResult> {
-  const { root, now, nowMs } = resolve(opts);
-  const agent = defaultAgent(opts.agent);
+  const { root, now, nowMs, agent, mode, leaseMs } = await stateContext(opts);
   const config = await readConfig(root);
-  const leaseMs = config.claims.lease_minutes * 60_000;
-  const state = await withStateLock(root, async () => {
-    const session = await requireSession(root);
-    const tasks = await readTasks(root);
-    const commits = await taskCommits(root, session.feature);
-    const repairs: Repair[] = [];
-    for (let i = 0; i < tasks.length; i++) {
-      let t = tasks[i]!;
-      const original = t;
-      if (t.status === 'completed' && !commits.has(t.id)) {
-        t = revertUncommittedCompletion(t, now, leaseMs);
-        repairs.push({ task: t.id, kind: 'uncommitted_completion', message: `${t.id} was marked completed but no commit carries "Piv-Task: ${t.id}": back to in_progress (owner ${t.owner ?? 'none'}); run piv done ${t.id} again` });
-      } else if (t.status === 'in_progress' && t.owner === agent) {
-        t = renewLease(t, agent, now, leaseMs);
-      } else if (isLeaseExpired(t, nowMs)) {
-        repairs.push({ task: t.id, kind: 'stale_claim', message: `claim of ${t.owner} on ${t.id} expired at ${t.lease_expires_at}: released to pending` });
-        t = release(t, agent, now, `stale claim of ${t.owner} released by resume (lease expired ${t.lease_expires_at})`, true);
-      }
-      if (t !== original) {
-        tasks[i] = t;
-        await writeTask(root, t);
+  const repairs: Repair[] = [];
+  if (mode.kind === 'local') {
+    await withStateLock(root, async () => {
+      repairs.push(...(await removeOrphans(root)));
+      const session = await requireSession(root);
+      const tasks = await readTasks(root);
+      const commits = await taskCommits(root, session.feature);
+      for (const t of tasks.filter((x) => x.status === 'completed' && !commits.has(x.id))) repairs.push(await repairCompletion(root, t, tasks, session.feature, now, leaseMs));
+    });
+  } else {
+    const { recoverTree } = await import('../swarm/land.js');
+    repairs.push(...(await withStateLock(root, () => recoverTree(root, mode, agent))));
+  }
+  const { result } = await transact(root, mode, async (view) => {
+    if (!view.session) throw new PivError('no_session', 'no feature session is open', { hint: 'Open one with `piv discuss <feature>`.' });
+    const changed: Task[] = [];
+    const found: Repair[] = [];
+    for (const t of view.tasks) {
+      if (t.status === 'in_progress' && t.owner === agent) changed.push(renewLease(t, agent, now, leaseMs));
+      else if (isLeaseExpired(t, nowMs)) {
+        found.push({ task: t.id, kind: 'stale_claim', message: `claim of ${t.owner} on ${t.id} expired at ${t.lease_expires_at}: released to pending` });
+        changed.push(release(t, agent, now, `stale claim of ${t.owner} released by resume (lease expired ${t.lease_expires_at})`, true));
       }
     }
-    // A fresh context: a new usage session for this agent (tokens start at 0; the feature total keeps growing).
-    const state = await readAgentState(root, agent);
-    await writeAgentState(root, { ...state, sessions: [...state.sessions, { started_at: now, used: 0, transcript: null }] });
-    const updated = { ...session, status: 'active' as const };
-    if (session.status !== 'active') await writeSession(root, updated);
-    return { session: updated, tasks, repairs, states: await readAgentStates(root) };
+    const tasks = view.tasks.map((t) => changed.find((c) => c.id === t.id) ?? t);
+    // The shared session is marked active only in one working tree: in a swarm, pausing is each agent's own business.
+    const session = mode.kind === 'local' && view.session.status !== 'active' ? { ...view.session, status: 'active' as const } : undefined;
+    const change = changed.length || session ? { tasks: changed, ...(session ? { session } : {}), subject: `chore(piv): resume ${agent}${found.length ? `, release ${found.map((r) => r.task).join(', ')}` : ''}`, trailers: { 'Piv-Agent': agent } } : null;
+    return { change, result: { session: session ?? view.session, tasks, found } };
   });
-
-  const { session, tasks, repairs, states } = state;
+  repairs.push(...result.found);
+  // A fresh context: a new usage session for this agent (tokens start at 0; the feature total keeps growing).
+  const states = await withStateLock(root, async () => {
+    const own = await readAgentState(root, agent);
+    await writeAgentState(root, { ...own, sessions: [...own.sessions, { started_at: now, used: 0, transcript: null }] });
+    return readAgentStates(root);
+  });
+  const { session, tasks } = result;
   const sessions = states.flatMap((s) => s.sessions);
   const checkpoints = states.flatMap((s) => s.checkpoints.map((c) => ({ ...c, agent: s.agent }))).sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
   const p = progress(tasks);
@@ -109,10 +127,47 @@ export async function resume(opts: ResumeOptions = {}): Promise<ResumeResult> {
     completed: tasks.filter((t) => t.status === 'completed').map((t) => t.id),
     current: held ? brief(held, tasks) : null,
     next: next ? brief(next, tasks) : null,
-    stall: held || next ? null : explainStall(tasks),
+    stall: held || next ? null : explainStall(tasks, nowMs),
     last_checkpoint: checkpoints.at(-1) ?? null,
     tokens: { feature_total: featureTokens(sessions), sessions: sessions.length },
     repairs,
     baseline,
   };
+}
+
+/**
+ * A task marked completed with no commit carrying its trailer (a crash between the two). When its last attempt passed at the
+ * completion time, the completion was decided and only its commit was lost: the commit is made now, as `piv done` would have.
+ * Otherwise (or when git refuses) the task goes back to in_progress with a note, to be completed again.
+ */
+async function repairCompletion(root: string, task: Task, tasks: readonly Task[], feature: string, now: string, leaseMs: number): Promise<Repair> {
+  const last = task.attempts.at(-1);
+  if (last?.passed && last.at === task.completed_at && task.owner) {
+    try {
+      const selection = await selectPaths(root, task, task.owner, tasks, {});
+      const include = [...new Set([...selection.include, STATE_PATHS.task(task.id)])].sort();
+      const commit = await commitPaths(root, include, completionMessage(task, last, feature));
+      return { task: task.id, kind: 'finished_completion', message: `${task.id} had passed verify and been marked completed, but its commit never happened: committed now as ${commit.slice(0, 7)}` };
+    } catch (error) {
+      if (!(error instanceof PivError)) throw error;
+    }
+  }
+  const reverted = revertUncommittedCompletion(task, now, leaseMs);
+  await writeTask(root, reverted);
+  return { task: task.id, kind: 'uncommitted_completion', message: `${task.id} was marked completed but no commit carries "Piv-Task: ${task.id}": back to in_progress (owner ${reverted.owner ?? 'none'}); run piv done ${task.id} again` };
+}
+
+/** Removes temporary files that a write killed halfway left next to piv's files (write-file-atomic names them <file>.<number>). */
+async function removeOrphans(root: string): Promise<Repair[]> {
+  const { readdir, rm } = await import('node:fs/promises');
+  const paths = layout(root);
+  const repairs: Repair[] = [];
+  for (const dir of [paths.tasksDir, paths.stateDir, paths.agentStatesDir]) {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const name of names.filter((n) => /\.yaml\.\d+$/.test(n))) {
+      await rm(`${dir}/${name}`, { force: true });
+      repairs.push({ task: name.split('.')[0]!, kind: 'orphan_file', message: `removed ${name}, a temporary file left by a write that was killed` });
+    }
+  }
+  return repairs;
 }

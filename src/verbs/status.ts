@@ -3,11 +3,15 @@ import { criticalPath, waves } from '../core/graph.js';
 import { featureTokens, isLeaseExpired, progress, readySet, type Progress } from '../core/scheduler.js';
 import { PivError } from '../errors.js';
 import { readAgentStates, readConfig, readSession, readTasks } from '../store/index.js';
-import type { Task } from '../store/schemas.js';
+import type { Config, Session, Task } from '../store/schemas.js';
+import { headBranch } from '../git/worktrees.js';
+import { agentOfBranch, detectMode, type BranchMode } from '../swarm/mode.js';
 import { defaultAgent, resolve, usageSource, type BaseOptions } from './context.js';
 
 export interface StatusResult {
   feature: string | null;
+  /** In a swarm, the feature branch the figures come from (its tip), else null (this working tree's files). */
+  swarm: { branch: string; remote: string | null; tip: string } | null;
   title: string | null;
   phase: string | null;
   session_status: string | null;
@@ -61,8 +65,11 @@ export interface StatusOptions extends BaseOptions {
 export async function status(opts: StatusOptions = {}): Promise<StatusResult> {
   const { root, nowMs } = resolve(opts);
   const config = await readConfig(root);
-  const agent = defaultAgent(opts.agent);
-  const [tasks, session, states] = await Promise.all([readTasks(root), readSession(root), readAgentStates(root)]);
+  const shared = await sharedState(root, config);
+  const inferred = shared.swarm ? agentOfBranch(shared.swarm.feature, headBranch(root)) : null;
+  const agent = defaultAgent(opts.agent ?? inferred ?? undefined);
+  const { tasks, session } = shared;
+  const states = await readAgentStates(root);
   let sessionUsed = states.find((s) => s.agent === agent)?.sessions.at(-1)?.used ?? 0;
   let source: StatusResult['tokens']['source'] = 'recorded';
   if (usageSource(opts.usageFrom) === 'claude') {
@@ -80,6 +87,7 @@ export async function status(opts: StatusOptions = {}): Promise<StatusResult> {
   const level = ratio >= config.tokens.critical_at ? 'critical' : ratio >= config.tokens.warning_at ? 'warning' : 'ok';
   return {
     feature: session?.feature ?? null,
+    swarm: shared.swarm ? { branch: shared.swarm.branch, remote: shared.swarm.remote, tip: shared.swarm.tip } : null,
     title: session?.title ?? null,
     phase: session?.phase ?? null,
     session_status: session?.status ?? null,
@@ -120,8 +128,7 @@ export async function graph(opts: GraphOptions = {}): Promise<{ format: 'mermaid
   const format = opts.format ?? 'mermaid';
   if (format !== 'mermaid' && format !== 'dot') throw new PivError('usage', `unknown graph format ${JSON.stringify(format)}`, { hint: 'Use --format mermaid or --format dot.' });
   const { root } = resolve(opts);
-  await readConfig(root);
-  const tasks = await readTasks(root);
+  const { tasks } = await sharedState(root, await readConfig(root));
   const label = (t: Task) => `${t.id}: ${t.name}`.replace(/"/g, "'");
   if (format === 'dot') {
     const colour: Record<Task['status'], string> = { pending: 'white', in_progress: 'lightblue', completed: 'palegreen', blocked: 'orange', failed: 'salmon' };
@@ -136,4 +143,22 @@ export async function graph(opts: GraphOptions = {}): Promise<{ format: 'mermaid
   for (const t of tasks) for (const d of t.blocked_by) lines.push(`  ${mermaidId(d)} --> ${mermaidId(t.id)}`);
   lines.push('  classDef done fill:#c8f7c5', '  classDef active fill:#cfe8ff', '  classDef blocked fill:#ffd8a8', '  classDef failed fill:#ffc9c9', '  classDef pending fill:#fff');
   return { format, text: lines.join('\n') + '\n' };
+}
+
+/**
+ * The tasks and session every read-only view shows: this working tree's files, or, in a swarm, the feature branch's tip
+ * (fetched first when it lives on a remote). Throws `invalid_file` / `invalid_graph` (exit 2), `git_failed` (exit 1).
+ */
+export async function sharedState(root: string, config: Config): Promise<{ tasks: Task[]; session: Session | null; swarm: (BranchMode & { tip: string }) | null }> {
+  const session = await readSession(root);
+  const mode = detectMode(root, session?.feature ?? null, config);
+  if (mode.kind === 'branch') {
+    const { featureTip, readTip } = await import('../swarm/branch.js');
+    const tip = await featureTip(root, mode);
+    if (tip) {
+      const state = await readTip(root, mode, tip);
+      return { tasks: state.tasks, session: state.session ?? session, swarm: { ...mode, tip } };
+    }
+  }
+  return { tasks: await readTasks(root), session, swarm: null };
 }

@@ -1,8 +1,11 @@
-// Task operations beyond claim/complete (release, block, unblock, retry, reopen): each one transition, under the lock.
+// Task operations beyond claim/complete (release, block, unblock, retry, reopen, heartbeat): each one transition, applied atomically.
 import * as T from '../core/transitions.js';
-import { hasLinkedWorktrees } from '../git/worktrees.js';
-import { readConfig, readSession, readTask, withStateLock, writeTask } from '../store/index.js';
+import { PivError } from '../errors.js';
+import { headBranch } from '../git/worktrees.js';
+import { readConfig, readSession } from '../store/index.js';
 import type { Task } from '../store/schemas.js';
+import { agentOfBranch, detectMode, type Mode } from '../swarm/mode.js';
+import { transact } from '../swarm/transact.js';
 import { defaultAgent, resolve, type BaseOptions } from './context.js';
 
 export type TaskOp = 'release' | 'block' | 'unblock' | 'retry' | 'reopen';
@@ -23,22 +26,32 @@ export interface TaskOpResult {
   from: Task['status'];
   to: Task['status'];
   owner: string | null;
-  /** Things the agent should know that did not stop the verb (a shared claim left in place). */
+  /** The feature-branch commit that recorded it (a swarm), else null. */
+  commit: string | null;
   warnings: string[];
+}
+
+/** The agent, mode and clock of a verb that changes shared state: the agent defaults to the one whose working tree this is. */
+export async function stateContext(opts: BaseOptions & { agent?: string }): Promise<{ root: string; now: string; nowMs: number; agent: string; mode: Mode; leaseMs: number }> {
+  const { root, now, nowMs } = resolve(opts);
+  const config = await readConfig(root);
+  const session = await readSession(root);
+  const mode = detectMode(root, session?.feature ?? null, config);
+  const inferred = mode.kind === 'branch' ? agentOfBranch(mode.feature, headBranch(root)) : null;
+  return { root, now, nowMs, agent: defaultAgent(opts.agent ?? inferred ?? undefined), mode, leaseMs: config.claims.lease_minutes * 60_000 };
 }
 
 /**
  * Applies one state-machine transition to task `id` (DESIGN §2): release (in_progress → pending), block (→ blocked with a reason),
- * unblock, retry (failed → in_progress), reopen (completed → in_progress). Throws `invalid_transition` (exit 2), `conflict` (exit 3).
+ * unblock, retry (failed → in_progress), reopen (completed → in_progress). In a swarm the transition is a commit on the feature
+ * branch. Throws `not_found` / `invalid_transition` (exit 2), `conflict` (exit 3).
  */
 export async function taskOp(opts: TaskOpOptions): Promise<TaskOpResult> {
-  const { root, now } = resolve(opts);
-  const agent = defaultAgent(opts.agent);
-  const config = await readConfig(root);
-  const leaseMs = config.claims.lease_minutes * 60_000;
-  return withStateLock(root, async () => {
-    const task = await readTask(root, opts.id);
-    const reason = opts.reason?.trim();
+  const { root, now, agent, mode, leaseMs } = await stateContext(opts);
+  const reason = opts.reason?.trim();
+  const { result, commit, warnings } = await transact(root, mode, async (view) => {
+    const task = view.tasks.find((t) => t.id === opts.id);
+    if (!task) throw new PivError('not_found', `task ${opts.id} does not exist`, { hint: 'List tasks with `piv status`.' });
     let next: Task;
     switch (opts.op) {
       case 'release':
@@ -57,32 +70,34 @@ export async function taskOp(opts: TaskOpOptions): Promise<TaskOpResult> {
         next = T.reopen(task, agent, now, reason || 'no reason given', leaseMs);
         break;
     }
-    const warnings: string[] = [];
-    // The shared claim goes first: a released task whose ref stayed would be unclaimable elsewhere until its lease ends.
-    if (opts.op === 'release' && (config.claims.remote || hasLinkedWorktrees(root))) await dropSharedClaim(root, task.id, agent, config.claims.remote, Boolean(opts.force), warnings);
-    await writeTask(root, next);
-    return { id: task.id, op: opts.op, from: task.status, to: next.status, owner: next.owner, warnings };
+    return {
+      change: { tasks: [next], subject: `chore(piv): ${opts.op} ${task.id}${opts.op === 'release' || opts.op === 'retry' || opts.op === 'reopen' ? ` (${agent})` : ''}`, trailers: { 'Piv-Claim': task.id, 'Piv-Agent': agent } },
+      result: { id: task.id, op: opts.op, from: task.status, to: next.status, owner: next.owner },
+    };
   });
+  return { ...result, commit, warnings };
+}
+
+export interface HeartbeatResult {
+  agent: string;
+  /** The claims whose leases were renewed, with their new ends. */
+  renewed: { id: string; lease_expires_at: string }[];
+  commit: string | null;
 }
 
 /**
- * With shared claims, a released task's claim ref is deleted (compare-and-swap) so any tree or clone may claim it — only
- * this agent's own claim, or any with `force`. An unreachable remote becomes a warning (the claim then ends with its lease).
+ * Renews the lease of every task `agent` holds, so no other agent takes them over while it works (an agent calls it during a
+ * long task; execute and done renew too). Returns what was renewed ([] when the agent holds nothing).
+ * Throws `invalid_file` (exit 2), `lock_timeout` / `conflict` (exit 3).
  */
-async function dropSharedClaim(root: string, id: string, agent: string, remote: string | null, force: boolean, warnings: string[]): Promise<void> {
-  const session = await readSession(root);
-  if (!session) return;
-  const { dropClaim, listClaims, placeOf } = await import('../git/claims.js');
-  try {
-    const current = (await listClaims(root, session.feature, { remote })).get(id);
-    if (!current || current.state !== 'claimed') return;
-    const mine = current.worktree === (await placeOf(root)) && current.agent === agent;
-    if (!mine && !force) {
-      warnings.push(`the shared claim on ${id} belongs to ${current.agent} (${current.worktree}) and was left in place (--force removes it)`);
-      return;
-    }
-    if (!(await dropClaim(root, session.feature, id, current.hash, { remote }))) warnings.push(`the shared claim on ${id} changed meanwhile and was left in place`);
-  } catch (error) {
-    warnings.push(`${(error as Error).message}; the shared claim on ${id} stays until its lease ends`);
-  }
+export async function heartbeat(opts: BaseOptions & { agent?: string } = {}): Promise<HeartbeatResult> {
+  const { root, now, agent, mode, leaseMs } = await stateContext(opts);
+  const { result, commit } = await transact(root, mode, async (view) => {
+    const held = view.tasks.filter((t) => t.status === 'in_progress' && t.owner === agent).map((t) => T.renewLease(t, agent, now, leaseMs));
+    return {
+      change: held.length ? { tasks: held, subject: `chore(piv): renew the lease of ${agent} on ${held.map((t) => t.id).join(', ')}`, trailers: { 'Piv-Agent': agent } } : null,
+      result: held.map((t) => ({ id: t.id, lease_expires_at: t.lease_expires_at! })),
+    };
+  });
+  return { agent, renewed: result, commit };
 }

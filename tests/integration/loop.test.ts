@@ -373,10 +373,10 @@ describe.concurrent('execute', () => {
     expect(e.stall).toEqual({
       all_done: false,
       in_progress: [
-        { id: 'task-001', owner: 'c' },
-        { id: 'task-002', owner: 'b' },
-        { id: 'task-003', owner: 'a' },
-        { id: 'task-004', owner: 'd' },
+        { id: 'task-001', owner: 'c', lease_expires_at: c.task.lease_expires_at, expired: false },
+        { id: 'task-002', owner: 'b', lease_expires_at: b.task.lease_expires_at, expired: false },
+        { id: 'task-003', owner: 'a', lease_expires_at: again.task.lease_expires_at, expired: false },
+        { id: 'task-004', owner: 'd', lease_expires_at: d.task.lease_expires_at, expired: false },
       ],
       blocked: [],
       failed: [],
@@ -540,11 +540,11 @@ describe.concurrent('resume', () => {
     const r = await ok(dir, ['resume', '--no-baseline', '--json']);
     const repairs = r.json.result.repairs;
     expect(repairs.map((x: any) => [x.task, x.kind])).toEqual([
-      ['task-002', 'stale_claim'],
       ['task-003', 'uncommitted_completion'],
+      ['task-002', 'stale_claim'],
     ]);
-    expect(repairs[0].message).toBe('claim of other on task-002 expired at 2020-01-01T00:00:00.000Z: released to pending');
-    expect(repairs[1].message).toContain('task-003 was marked completed but no commit carries "Piv-Task: task-003"');
+    expect(repairs[1].message).toBe('claim of other on task-002 expired at 2020-01-01T00:00:00.000Z: released to pending');
+    expect(repairs[0].message).toContain('task-003 was marked completed but no commit carries "Piv-Task: task-003"');
 
     const t3 = taskYaml(dir, 'task-003');
     expect(t3).toMatchObject({ status: 'in_progress', owner: 'main', completed_at: null });

@@ -13,7 +13,7 @@ describe('two agents on two branches', () => {
     const other = swarm.worktree('b');
 
     for (const [dir, agent, id, file, tokens] of [[main, 'a', 'task-001', 'one.txt', '100'], [other, 'b', 'task-002', 'two.txt', '200']] as const) {
-      expect(piv(dir, ['execute', '--agent', agent]).code).toBe(0);
+      expect(piv(dir, ['execute', '--agent', agent, '--task', id]).code).toBe(0); // two trees outside a swarm: each picks its own task
       write(dir, { [file]: `${agent}\n` });
       expect(piv(dir, ['done', id, '--agent', agent, '--tokens', tokens]).code).toBe(0);
       write(dir, { [`${agent}-notes.txt`]: 'half-done next step\n' }); // work in progress: pause makes a WIP commit

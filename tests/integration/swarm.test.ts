@@ -56,7 +56,8 @@ describe('swarm', () => {
     const status = piv(dir, ['status', '--json']).json.result;
     expect(status.progress.counts).toMatchObject({ in_progress: 4, pending: 1 });
     expect(sessionYaml(dir).phase).toBe('execute');
-    expect(exists(dir, '.agents/.lock')).toBe(false);
+    expect(exists(dir, '.agents/.lock/held')).toBe(false); // released
+    expect(exists(dir, '.agents/.lock/owner')).toBe(false);
   });
 
   it('2 agents complete two tasks at the same time: both commits land, each holds only its own files, no update lost', async () => {

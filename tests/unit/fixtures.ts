@@ -21,6 +21,7 @@ export function task(id: string, over: Partial<Task> = {}): Task {
     estimated_tokens: 1000,
     actual_tokens: null,
     owner: null,
+    claimed_at: null,
     lease_expires_at: null,
     blocker: null,
     created_at: T0,

@@ -25,11 +25,13 @@ describe('readySet and nextTask', () => {
   });
 
   it('returns null when nothing is ready, and explains why', () => {
-    const tasks = [task('task-001', { status: 'in_progress', owner: 'a' }), task('task-002', { blocked_by: ['task-001'] }), task('task-003', { status: 'blocked', blocker: 'waiting for API keys' })];
+    const lease = '2026-11-22T10:00:00.000Z';
+    const tasks = [task('task-001', { status: 'in_progress', owner: 'a', lease_expires_at: lease }), task('task-002', { blocked_by: ['task-001'] }), task('task-003', { status: 'blocked', blocker: 'waiting for API keys' })];
     expect(nextTask(tasks)).toBeNull();
-    expect(explainStall(tasks)).toEqual({
+    expect(explainStall(tasks, Date.parse(lease) - 1).in_progress).toEqual([{ id: 'task-001', owner: 'a', lease_expires_at: lease, expired: false }]);
+    expect(explainStall(tasks, Date.parse(lease))).toEqual({
       all_done: false,
-      in_progress: [{ id: 'task-001', owner: 'a' }],
+      in_progress: [{ id: 'task-001', owner: 'a', lease_expires_at: lease, expired: true }],
       blocked: [{ id: 'task-003', reason: 'waiting for API keys' }],
       failed: [],
       waiting: [{ id: 'task-002', waiting_on: ['task-001'] }],

@@ -1,10 +1,10 @@
 // Which git errors are a lost compare-and-swap (try the next task) and which are failures (report them).
 import { describe, expect, it } from 'vitest';
-import { isLostRace } from '../../src/git/claims.js';
+import { isLostRace } from '../../src/git/plumbing.js';
 
 // Messages as git 2.39 prints them (captured from real pushes and update-refs).
 const RACES = [
-  // two clones pushing a new claim ref at once: the remote's ref lock is taken by the winner
+  // two clones pushing the feature branch at once: the remote's ref lock is taken by the winner
   "remote: error: cannot lock ref 'refs/piv/claims/x/t1': reference already exists\nTo /tmp/r.git\n ! [remote rejected] dc31aa7 -> refs/piv/claims/x/t1 (failed to update ref)\nerror: failed to push some refs to '/tmp/r.git'",
   // the lease check: the ref moved since it was fetched
   "To /tmp/r.git\n ! [rejected]        dc31aa7 -> refs/piv/claims/x/t1 (stale info)\nerror: failed to push some refs to '/tmp/r.git'",
@@ -20,6 +20,6 @@ const FAILURES = [
 ];
 
 describe('isLostRace', () => {
-  it.each(RACES)('a lost race: %s', (message) => expect(isLostRace(new Error(message))).toBe(true));
-  it.each(FAILURES)('a failure: %s', (message) => expect(isLostRace(new Error(message))).toBe(false));
+  it.each(RACES)('a lost race: %s', (message) => expect(isLostRace(message)).toBe(true));
+  it.each(FAILURES)('a failure: %s', (message) => expect(isLostRace(message)).toBe(false));
 });

@@ -1,0 +1,80 @@
+// Transactions on the shared state: a change computed from one consistent view is applied whole or, after a lost race, recomputed — never lost.
+import { PivError } from '../errors.js';
+import { deleteTask, readSession, readTasks, withStateLock, writeSession, writeTask } from '../store/index.js';
+import type { Session, Task } from '../store/schemas.js';
+import type { StateChange } from './branch.js';
+import type { Mode } from './mode.js';
+
+/** The state a transaction computes from. */
+export interface StateView {
+  tasks: Task[];
+  session: Session | null;
+  /** The feature-branch commit the view was read from; null for the working tree's files. */
+  commit: string | null;
+}
+
+export interface Transaction<R> {
+  /** What to write; null writes nothing. */
+  change: StateChange | null;
+  result: R;
+}
+
+export interface TransactOptions {
+  /** In a swarm, create the feature branch from HEAD when it does not exist yet (execute does; others fall back to the files). */
+  create?: boolean;
+  /** In a swarm, fast-forward this agent's working tree to the new tip afterwards (a new claim starts from the latest work). */
+  sync?: boolean;
+}
+
+export interface TransactResult<R> {
+  result: R;
+  /** The feature-branch commit that recorded the change (a swarm), else null. */
+  commit: string | null;
+  /** The tip the result was computed from (a swarm), else null. */
+  tip: string | null;
+  warnings: string[];
+}
+
+/** Attempts before a swarm transaction gives up: every lost race means another agent's change landed, so this bounds only pathological churn. */
+const MAX_ATTEMPTS = 200;
+
+/**
+ * Runs `fn` on a consistent view of the shared state and applies the change it returns, all or nothing:
+ * - one working tree: under the state lock, from the files; the change is written to the files;
+ * - a swarm: from the feature branch's tip; the change becomes one commit on that tip, moved onto the branch by compare-and-swap;
+ *   when another agent moved the branch first, `fn` runs again on the new tip (so `fn` must only compute).
+ * Returns fn's result. Throws what `fn` throws, `lock_timeout` (exit 3), `conflict` (exit 3) when the branch kept moving,
+ * `git_failed` (exit 1).
+ */
+export async function transact<R>(root: string, mode: Mode, fn: (view: StateView) => Promise<Transaction<R>>, opts: TransactOptions = {}): Promise<TransactResult<R>> {
+  return withStateLock(root, async () => {
+    // git (execa) is loaded only in a swarm: one working tree never starts a git process here.
+    const branch = mode.kind === 'branch' ? await import('./branch.js') : null;
+    const { advance, backoff, commitChange, ensureFeatureBranch, featureTip, readTip, syncTree } = branch ?? ({} as typeof import('./branch.js'));
+    const tip = mode.kind === 'branch' ? (opts.create ? await ensureFeatureBranch(root, mode) : await featureTip(root, mode)) : null;
+    if (mode.kind === 'local' || tip === null) {
+      const [tasks, session] = await Promise.all([readTasks(root), readSession(root)]);
+      const { change, result } = await fn({ tasks, session, commit: null });
+      if (change) {
+        for (const t of change.tasks ?? []) await writeTask(root, t);
+        for (const id of change.drop ?? []) await deleteTask(root, id);
+        if (change.session) await writeSession(root, change.session);
+      }
+      return { result, commit: null, tip: null, warnings: [] };
+    }
+    let current = tip;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const state = await readTip(root, mode, current);
+      const { change, result } = await fn({ tasks: state.tasks, session: state.session, commit: current });
+      if (!change) return { result, commit: null, tip: current, warnings: [] };
+      const commit = await commitChange(root, mode, state, change);
+      if (await advance(root, mode, current, commit)) {
+        const warning = opts.sync ? await syncTree(root, mode, commit) : null;
+        return { result, commit, tip: current, warnings: warning ? [warning] : [] };
+      }
+      await backoff(attempt);
+      current = (await featureTip(root, mode)) ?? current;
+    }
+    throw new PivError('conflict', `${mode.branch} kept moving: ${MAX_ATTEMPTS} attempts lost the race to other agents`, { hint: 'Run the command again.' });
+  });
+}
