@@ -24,6 +24,11 @@ export interface TransactOptions {
   create?: boolean;
   /** In a swarm, fast-forward this agent's working tree to the new tip afterwards (a new claim starts from the latest work). */
   sync?: boolean;
+  /**
+   * In one working tree, run `fn` once without the lock first and stop there when it changes nothing (an agent polling for
+   * work while nothing is ready never queues behind the lock); otherwise run it again under the lock.
+   */
+  optimistic?: boolean;
 }
 
 export interface TransactResult<R> {
@@ -47,6 +52,12 @@ const MAX_ATTEMPTS = 200;
  * `git_failed` (exit 1).
  */
 export async function transact<R>(root: string, mode: Mode, fn: (view: StateView) => Promise<Transaction<R>>, opts: TransactOptions = {}): Promise<TransactResult<R>> {
+  if (opts.optimistic && mode.kind === 'local') {
+    // Files are replaced atomically, so an unlocked read sees each file whole; when it asks for no change, none is needed.
+    const [tasks, session] = await Promise.all([readTasks(root), readSession(root)]);
+    const first = await fn({ tasks, session, commit: null });
+    if (!first.change) return { result: first.result, commit: null, tip: null, warnings: [] };
+  }
   return withStateLock(root, async () => {
     // git (execa) is loaded only in a swarm: one working tree never starts a git process here.
     const branch = mode.kind === 'branch' ? await import('./branch.js') : null;

@@ -78,12 +78,12 @@ export async function done(opts: DoneOptions): Promise<DoneResult> {
   failpoint('done:after-verify');
 
   return withStateLock(root, async () => {
-    const tasks = await readTasks(root);
-    const task = tasks.find((t) => t.id === opts.id)!;
+    const task = await readTask(root, opts.id);
     assertHeldBy(task, agent); // the claim may have been taken back while verify ran
     if (!attempt.passed) return recordFailure(root, task, agent, attempt, config, opts, now);
 
-    const selection = await selectPaths(root, task, agent, tasks, { all: opts.all, also });
+    // Other claims matter only to a task without declared files (their files are not its to commit).
+    const selection = await selectPaths(root, task, agent, task.files.length ? [task] : await readTasks(root), { all: opts.all, also });
     const taskRel = STATE_PATHS.task(task.id);
     const stateRel = STATE_PATHS.agentState(agent);
     const previousTask = await readAgentsFile(root, `tasks/${task.id}.yaml`);

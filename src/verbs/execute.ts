@@ -7,7 +7,7 @@ import { PivError } from '../errors.js';
 import { hasLinkedWorktrees, headBranch } from '../git/worktrees.js';
 import { readConfig, readSession, requireInitialized } from '../store/index.js';
 import type { Session, Task } from '../store/schemas.js';
-import { agentOfBranch, detectMode, type BranchMode } from '../swarm/mode.js';
+import { agentBranch, agentOfBranch, detectMode, type BranchMode } from '../swarm/mode.js';
 import { transact } from '../swarm/transact.js';
 import { defaultAgent, resolve, type BaseOptions } from './context.js';
 
@@ -135,7 +135,7 @@ export async function execute(opts: ExecuteOptions = {}): Promise<ExecuteResult>
     root,
     mode,
     async (view) => {
-      const decision = decideClaim(view.tasks, { agent, task: opts.task, stealExpired: opts.stealExpired === true, now, nowMs, leaseMs, renewBelow: mode.kind === 'branch' ? 0.5 : 1 });
+      const decision = decideClaim(view.tasks, { agent, task: opts.task, stealExpired: opts.stealExpired === true, now, nowMs, leaseMs, renewBelow: 0.5 });
       const tasks = decision.task ? view.tasks.map((t) => (t.id === decision.task!.id ? decision.task! : t)) : view.tasks;
       const session = view.session;
       // No updated_at bump: agents on two branches make the same edit, which merges cleanly.
@@ -162,7 +162,7 @@ export async function execute(opts: ExecuteOptions = {}): Promise<ExecuteResult>
       };
       return { change, result: out };
     },
-    { create: mode.kind === 'branch', sync: true },
+    { create: mode.kind === 'branch', sync: true, optimistic: true },
   );
   if (result.swarm) result.swarm = { ...result.swarm, commit };
   result.warnings = [...result.warnings, ...txWarnings];
@@ -180,13 +180,23 @@ async function placeAgent(root: string, mode: BranchMode, agent: string, worktre
   const warnings: string[] = [];
   const base = { branch: mode.branch, remote: mode.remote, commit: null };
   if (agentOfBranch(mode.feature, current) === agent) return { root, info: { ...base, worktree: root, agent_branch: current, worktree_created: false }, warnings };
-  if (!worktree) {
-    throw new PivError('usage', `${mode.feature} is worked as a swarm on ${mode.branch}, and this working tree is not ${agent}'s (it is on ${current ?? 'a detached HEAD'})`, {
-      hint: `Run \`piv execute --worktree --agent ${agent}\` to get ${agent}'s own working tree, or run piv there.`,
-      details: { branch: mode.branch, agent, current },
-    });
-  }
   const tip = await ensureFeatureBranch(root, mode);
+  if (!worktree) {
+    // This tree becomes the agent's: it moves to the agent's branch when nothing tracked is modified (a clone on another machine).
+    const { gitRun, resolveCommit } = await import('../git/plumbing.js');
+    const dirty = (await gitRun(root, ['--no-optional-locks', 'status', '--porcelain', '--untracked-files=no'])).stdout.trim();
+    const branch = agentBranch(mode.feature, agent);
+    const exists = (await resolveCommit(root, `refs/heads/${branch}`)) !== null;
+    const switched = dirty ? null : await gitRun(root, ['switch', '--quiet', ...(exists ? [branch] : ['-c', branch, tip])]);
+    if (!switched || switched.exitCode !== 0) {
+      throw new PivError('usage', `${mode.feature} is worked as a swarm on ${mode.branch}, and this working tree is on ${current ?? 'a detached HEAD'}${dirty ? ' with uncommitted changes' : ''}`, {
+        hint: `Run \`piv execute --worktree --agent ${agent}\` to get ${agent}'s own working tree${dirty ? ', or commit or stash your changes first' : ''}.`,
+        details: { branch: mode.branch, agent, current, git: switched?.stderr.trim() ?? null },
+      });
+    }
+    warnings.push(`this working tree moved from ${current ?? 'a detached HEAD'} to ${branch}, ${agent}'s branch in the swarm (git switch - goes back)`);
+    return { root, info: { ...base, worktree: root, agent_branch: branch, worktree_created: false }, warnings };
+  }
   const config = await readConfig(root);
   const tree = await ensureAgentTree(root, mode, config, agent, tip);
   if (tree.setup && !tree.setup.passed) warnings.push(`the setup command \`${tree.setup.command}\` failed in ${tree.path} (exit ${tree.setup.exit_code}): ${tree.setup.output_tail.split('\n').slice(-3).join(' ')}`);
