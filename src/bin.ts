@@ -157,8 +157,9 @@ program
   .option('--note <text>', 'a note for whoever resumes')
   .option('--agent <id>', 'agent id (default $PIV_AGENT or main)')
   .option('--no-commit', 'write the checkpoint only')
+  .option('--auto', 'an automatic checkpoint (the PreCompact hook): no WIP commit unless config hooks.pause_commit, the session stays active')
   .action(async (o, cmd: Command) =>
-    run('pause', cmd, async (g) => (await import('./verbs/pause.js')).pause({ cwd: g.cwd, note: o.note, agent: o.agent, noCommit: o.commit === false }), async (r) => text((await render()).renderPause(r))),
+    run('pause', cmd, async (g) => (await import('./verbs/pause.js')).pause({ cwd: g.cwd, note: o.note, agent: o.agent, noCommit: o.commit === false, auto: o.auto }), async (r) => text((await render()).renderPause(r))),
   );
 
 program
@@ -166,8 +167,10 @@ program
   .description('reload the feature in a fresh context: decisions, progress, next task; repair crash leftovers; run baseline tests')
   .option('--agent <id>', 'agent id (default $PIV_AGENT or main)')
   .option('--no-baseline', 'skip the baseline test run')
+  .option('--brief', 'print only the compact brief (feature, progress, decisions, current or next task) for a fresh context; no baseline run')
   .action(async (o, cmd: Command) =>
-    run('resume', cmd, async (g) => (await import('./verbs/resume.js')).resume({ cwd: g.cwd, agent: o.agent, baseline: o.baseline }), async (r) => {
+    run('resume', cmd, async (g) => (await import('./verbs/resume.js')).resume({ cwd: g.cwd, agent: o.agent, baseline: o.baseline, brief: o.brief }), async (r) => {
+      if (r.brief !== null) return text(r.brief);
       const failed = !r.baseline.skipped && !r.baseline.passed;
       return { text: (await render()).renderResume(r), exitCode: failed ? EXIT.gate : EXIT.ok, failure: failed ? { code: 'baseline_failed', message: 'the baseline tests fail' } : undefined };
     }),

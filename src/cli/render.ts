@@ -154,7 +154,7 @@ export function renderPause(r: PauseResult): string {
     `- Tokens used: ${kTokens(c.tokens_used)}`,
     c.in_progress.length ? `- In progress: ${c.in_progress.join(', ')}` : '',
     `- Next task: ${c.next_task ?? '-'}`,
-    r.commit ? `- Commit: ${r.commit.slice(0, 7)} "wip: pause point for ${r.feature}"` : '- Commit: none (nothing uncommitted)',
+    r.commit ? `- Commit: ${r.commit.slice(0, 7)} "wip: pause point for ${r.feature}"` : `- Commit: none (${r.auto ? 'automatic checkpoint; hooks.pause_commit makes one' : 'nothing uncommitted'})`,
     dim('Resume in a fresh context with: piv resume'),
   ]
     .filter(Boolean)

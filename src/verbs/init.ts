@@ -68,6 +68,10 @@ tokens:
   session_overhead: 15000 # tokens a fresh context spends before its first task
   task_limit: 20000 # tasks estimated above this are flagged for splitting
   prime_budget: 4000 # size of the prime brief
+
+hooks: # what the agent hooks do (piv hook …, run by the Claude Code plugin)
+  pause_commit: false # the PreCompact checkpoint (piv pause --auto) also makes the WIP commit
+  stop_warning: true # the Stop hook warns when the context passes tokens.critical_at
 `;
 }
 
