@@ -78,6 +78,28 @@ program
   );
 
 program
+  .command('hook')
+  .description('run a Claude Code hook: reads its JSON on stdin, prints its JSON output; never fails (exit 0, a one-line warning)')
+  .argument('<event>', 'session-start (resume --brief), pre-compact (pause --auto) or stop (context warning)')
+  .option('--agent <id>', 'agent id (default $PIV_AGENT or main)')
+  .action(async (event: string, o, cmd: Command) => {
+    const g = cmd.optsWithGlobals<Global>();
+    let r: { event: string; output: unknown; warning: string | null };
+    try {
+      const input = process.stdin.isTTY ? '' : await readStdin();
+      r = await (await import('./verbs/hook.js')).hook({ event, input, cwd: g.cwd, agent: o.agent });
+    } catch (error) {
+      r = { event, output: null, warning: `piv hook ${event}: ${(error as Error)?.message ?? String(error)}` };
+    }
+    if (g.json) process.stdout.write(JSON.stringify({ ok: true, verb: 'hook', result: r }, null, 2) + '\n');
+    else {
+      if (r.output) process.stdout.write(JSON.stringify(r.output) + '\n');
+      if (r.warning) process.stderr.write(r.warning + '\n');
+    }
+    process.exitCode = EXIT.ok;
+  });
+
+program
   .command('prime')
   .description('analyse the codebase (git, layout, languages, commands, key files) and write a brief within a token budget')
   .option('--budget <tokens>', 'maximum size of the brief (default tokens.prime_budget)', int('--budget'))
