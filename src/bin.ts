@@ -100,6 +100,21 @@ program
   });
 
 program
+  .command('mcp')
+  .description('run piv as an MCP server over stdio (tools piv_status, piv_next, piv_complete, piv_plan, piv_decide, piv_pause, piv_resume, piv_validate)')
+  .option('--agent <id>', 'the agent the tools act for (default $PIV_AGENT or main)')
+  .option('--tools', 'print the tool list and its size in tokens instead of serving')
+  .action(async (o, cmd: Command) => {
+    if (o.tools) {
+      return run('mcp', cmd, async (g) => (await import('./verbs/mcp.js')).listTools({ cwd: g.cwd, agent: o.agent }), (r) =>
+        text([...r.tools.map((t) => `${t.name}: ${t.description ?? ''}`), `${r.tools.length} tools, schema ${r.schema_tokens} tokens (cl100k_base)`].join('\n')),
+      );
+    }
+    const g = cmd.optsWithGlobals<Global>();
+    await (await import('./verbs/mcp.js')).serveStdio({ cwd: g.cwd, agent: o.agent });
+  });
+
+program
   .command('prime')
   .description('analyse the codebase (git, layout, languages, commands, key files) and write a brief within a token budget')
   .option('--budget <tokens>', 'maximum size of the brief (default tokens.prime_budget)', int('--budget'))
