@@ -68,14 +68,46 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+const agentList = (value: string, previous: string[] = []) => [...previous, value];
+
 program
   .command('init')
-  .description('create .agents/ (config with detected test/lint/typecheck commands, schemas) and /piv:* slash commands in a git repository')
-  .option('--agents <list>', 'agent CLIs to install slash commands for: claude, gemini, cursor, opencode (comma-separated; "none" for none)', 'claude')
-  .option('--force-integrations', 'rewrite existing slash-command files')
+  .description('create .agents/ (config with detected test/lint/typecheck commands, schemas) and set up the agents (/piv commands, Claude Code plugin)')
+  .option('--agent <names>', 'agents to set up: claude, codex, gemini, cursor, opencode, all or none (comma-separated or repeated; default claude)', agentList)
+  .addOption(new Option('--agents <names>', 'alias of --agent').argParser(agentList).hideHelp())
+  .option('--force-integrations', 'rewrite integration files and settings values someone changed')
+  .option('--hooks-in-settings', 'Claude Code: write the hooks into .claude/settings.json instead of using the plugin\'s')
+  .option('--codex-prompts', 'Codex: also write /prompts:piv-* into $CODEX_HOME/prompts')
+  .option('--marketplace <source>', 'Claude Code: the piv marketplace (github:OWNER/REPO, a git URL or a folder; default: this piv)')
   .action(async (o, cmd: Command) =>
-    run('init', cmd, async (g) => (await import('./verbs/init.js')).init({ cwd: g.cwd, agents: o.agents === 'none' ? [] : [o.agents], forceIntegrations: o.forceIntegrations }), async (r) => text((await render()).renderInit(r))),
+    run('init', cmd, async (g) => (await import('./verbs/init.js')).init({ cwd: g.cwd, agents: [...(o.agent ?? []), ...(o.agents ?? [])], forceIntegrations: o.forceIntegrations, hooksInSettings: o.hooksInSettings, codexPrompts: o.codexPrompts, marketplace: o.marketplace }), async (r) => text((await render()).renderInit(r))),
   );
+
+const integrations = program.command('integrations').description('install, remove or list the agent integrations (/piv commands, Claude Code plugin and hooks, AGENTS.md)');
+for (const [verb, description] of [
+  ['install', 'set up the agents (default claude); idempotent; files someone edited are kept unless --force'],
+  ['remove', 'remove what piv installed (default: every agent); edited files are kept unless --force'],
+  ['list', 'show what is installed per agent and whether each item is untouched, modified or missing'],
+] as const) {
+  const c = integrations
+    .command(verb)
+    .description(description)
+    .option('--agent <names>', 'claude, codex, gemini, cursor, opencode or all (comma-separated or repeated)', agentList)
+    .option('--marketplace <source>', 'Claude Code: the piv marketplace (github:OWNER/REPO, a git URL or a folder; default: this piv)');
+  if (verb !== 'list') c.option('--force', verb === 'install' ? 'rewrite files and values someone changed' : 'also remove piv\'s files and values someone changed');
+  if (verb !== 'remove') c.option('--hooks-in-settings', 'Claude Code: hooks in .claude/settings.json instead of the plugin\'s');
+  if (verb === 'install') c.option('--codex-prompts', 'Codex: also write /prompts:piv-* into $CODEX_HOME/prompts');
+  c.action(async (o, sub: Command) =>
+    run(`integrations ${verb}`, sub, async (g) => {
+      const m = await import('./verbs/integrations.js');
+      const opts = { cwd: g.cwd, agents: o.agent, force: o.force, hooksInSettings: o.hooksInSettings, codexPrompts: o.codexPrompts, marketplace: o.marketplace };
+      return verb === 'install' ? m.integrationsInstall(opts) : verb === 'remove' ? m.integrationsRemove(opts) : m.integrationsList(opts);
+    }, async (r) => {
+      const R = await render();
+      return text('changes' in r ? R.renderIntegrations(r, verb === 'list' ? 'install' : verb) : R.renderIntegrationList(r));
+    }),
+  );
+}
 
 program
   .command('hook')
