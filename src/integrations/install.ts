@@ -8,8 +8,8 @@ import { PivError } from '../errors.js';
 import { agentsMdSection, codexPrompts, cursorCommands, findAgentsMdSection, geminiCommands, opencodeCommands, ownership, PROMPTS, type AgentName, type GeneratedFile } from './commands.js';
 import { installClaudeSettings, inspectClaudeSettings, removeClaudeSettings, type Change, type ClaudeSettingsPlan, type MarketplaceSource } from './hooks.js';
 
-/** piv's package root (dist/integrations/ and dist/bundle/ both sit two folders below it): holds .claude-plugin/ and plugin/. */
-export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** piv's package root, without a trailing separator (dist/integrations/ and dist/bundle/ both sit two folders below it): holds .claude-plugin/ and plugin/. */
+export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url)).replace(/[\\/]$/, '');
 
 export interface IntegrationOptions {
   /** The repository root. */
@@ -89,13 +89,13 @@ export function marketplaceFor(root: string, spec?: string): { source: Marketpla
     if (/^(https?:\/\/|git@|ssh:\/\/)/.test(spec) || spec.endsWith('.git')) return { source: { source: 'git', url: spec }, warning: null };
     return { source: { source: 'directory', path: spec }, warning: null };
   }
-  const rel = posix(path.relative(root, PACKAGE_ROOT.replace(/[\\/]$/, '')));
+  const rel = posix(path.relative(root, PACKAGE_ROOT));
   const inside = !rel.startsWith('..') && !path.isAbsolute(rel);
-  const warnings = existsSync(path.join(PACKAGE_ROOT, '.claude-plugin', 'marketplace.json')) ? null : `${PACKAGE_ROOT} holds no .claude-plugin/marketplace.json: this piv predates its plugin`;
-  if (inside) return { source: { source: 'directory', path: rel === '' ? '.' : `./${rel}` }, warning: warnings };
+  const stale = existsSync(path.join(PACKAGE_ROOT, '.claude-plugin', 'marketplace.json')) ? null : `${PACKAGE_ROOT} holds no .claude-plugin/marketplace.json: this piv predates its plugin`;
+  if (inside) return { source: { source: 'directory', path: rel === '' ? '.' : `./${rel}` }, warning: stale };
   return {
-    source: { source: 'directory', path: posix(PACKAGE_ROOT.replace(/[\\/]$/, '')) },
-    warning: warnings ?? `the marketplace is piv's folder outside the repository (${PACKAGE_ROOT}): add piv to the project (npm i -D piv) and run install again, or pass --marketplace github:OWNER/REPO, before committing .claude/settings.json`,
+    source: { source: 'directory', path: posix(PACKAGE_ROOT) },
+    warning: stale ?? `the marketplace is piv's folder outside the repository (${PACKAGE_ROOT}): add piv to the project (npm i -D piv) and run install again, or pass --marketplace github:OWNER/REPO, before committing .claude/settings.json`,
   };
 }
 
