@@ -46,7 +46,7 @@ export function renderInit(r: InitResult): string {
     ...integrationLines(r.integrations, r.warnings),
     `ecosystems: ${r.toolchain.ecosystems.join(', ') || 'none detected'}`,
     `commands: test=${c.test ?? '-'}  lint=${c.lint ?? '-'}  typecheck=${c.typecheck ?? '-'}  coverage=${c.coverage ?? '-'}`,
-    r.created || r.integrations.some(written) ? dim('Edit .agents/config.yaml to change them, then commit the set-up: git add -A && git commit -m "chore: set up piv"') : '',
+    r.created || r.integrations.some(written) ? dim(`Edit .agents/config.yaml to change them, then commit the set-up: git add ${setupPaths(r)} && git commit -m "chore: set up piv"`) : '',
     dim('Next: piv discuss <feature>'),
   ]
     .filter(Boolean)
@@ -54,6 +54,12 @@ export function renderInit(r: InitResult): string {
 }
 
 const written = (c: AgentChange) => ['created', 'updated', 'overwritten', 'removed'].includes(c.action);
+
+/** What `git add` takes to commit piv's set-up: .agents and the top folder (or file) of every integration item written in the repository. */
+function setupPaths(r: InitResult): string {
+  const tops = r.integrations.filter((c) => written(c) && !c.path.startsWith('/')).map((c) => c.path.split('/')[0]!);
+  return ['.agents', ...new Set(tops)].join(' ');
+}
 const changeLabel = (c: AgentChange) => `${c.path}${c.item ? ` (${c.item})` : ''}`;
 
 /** Integration changes grouped by outcome: what was written, what was kept and why, warnings. */
