@@ -68,14 +68,83 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+const agentList = (value: string, previous: string[] = []) => [...previous, value];
+
 program
   .command('init')
-  .description('create .agents/ (config with detected test/lint/typecheck commands, schemas) and /piv:* slash commands in a git repository')
-  .option('--agents <list>', 'agent CLIs to install slash commands for: claude, gemini, cursor, opencode (comma-separated; "none" for none)', 'claude')
-  .option('--force-integrations', 'rewrite existing slash-command files')
+  .description('create .agents/ (config with detected test/lint/typecheck commands, schemas) and set up the agents (/piv commands, Claude Code plugin)')
+  .option('--agent <names>', 'agents to set up: claude, codex, gemini, cursor, opencode, all or none (comma-separated or repeated; default claude)', agentList)
+  .addOption(new Option('--agents <names>', 'alias of --agent').argParser(agentList).hideHelp())
+  .option('--force-integrations', 'rewrite integration files and settings values someone changed')
+  .option('--hooks-in-settings', 'Claude Code: write the hooks into .claude/settings.json instead of using the plugin\'s')
+  .option('--codex-prompts', 'Codex: also write /prompts:piv-* into $CODEX_HOME/prompts')
+  .option('--marketplace <source>', 'Claude Code: the piv marketplace (github:OWNER/REPO, a git URL or a folder; default: this piv)')
   .action(async (o, cmd: Command) =>
-    run('init', cmd, async (g) => (await import('./verbs/init.js')).init({ cwd: g.cwd, agents: o.agents === 'none' ? [] : [o.agents], forceIntegrations: o.forceIntegrations }), async (r) => text((await render()).renderInit(r))),
+    run('init', cmd, async (g) => (await import('./verbs/init.js')).init({ cwd: g.cwd, agents: [...(o.agent ?? []), ...(o.agents ?? [])], forceIntegrations: o.forceIntegrations, hooksInSettings: o.hooksInSettings, codexPrompts: o.codexPrompts, marketplace: o.marketplace }), async (r) => text((await render()).renderInit(r))),
   );
+
+const integrations = program.command('integrations').description('install, remove or list the agent integrations (/piv commands, Claude Code plugin and hooks, AGENTS.md)');
+for (const [verb, description] of [
+  ['install', 'set up the agents (default claude); idempotent; files someone edited are kept unless --force'],
+  ['remove', 'remove what piv installed (default: every agent); edited files are kept unless --force'],
+  ['list', 'show what is installed per agent and whether each item is untouched, modified or missing'],
+] as const) {
+  const c = integrations
+    .command(verb)
+    .description(description)
+    .option('--agent <names>', 'claude, codex, gemini, cursor, opencode or all (comma-separated or repeated)', agentList)
+    .option('--marketplace <source>', 'Claude Code: the piv marketplace (github:OWNER/REPO, a git URL or a folder; default: this piv)');
+  if (verb !== 'list') c.option('--force', verb === 'install' ? 'rewrite files and values someone changed' : 'also remove piv\'s files and values someone changed');
+  if (verb !== 'remove') c.option('--hooks-in-settings', 'Claude Code: hooks in .claude/settings.json instead of the plugin\'s');
+  if (verb === 'install') c.option('--codex-prompts', 'Codex: also write /prompts:piv-* into $CODEX_HOME/prompts');
+  c.action(async (o, sub: Command) =>
+    run(`integrations ${verb}`, sub, async (g) => {
+      const m = await import('./verbs/integrations.js');
+      const opts = { cwd: g.cwd, agents: o.agent, force: o.force, hooksInSettings: o.hooksInSettings, codexPrompts: o.codexPrompts, marketplace: o.marketplace };
+      return verb === 'install' ? m.integrationsInstall(opts) : verb === 'remove' ? m.integrationsRemove(opts) : m.integrationsList(opts);
+    }, async (r) => {
+      const R = await render();
+      return text('changes' in r ? R.renderIntegrations(r, verb === 'list' ? 'install' : verb) : R.renderIntegrationList(r));
+    }),
+  );
+}
+
+program
+  .command('hook')
+  .description('run a Claude Code hook: reads its JSON on stdin, prints its JSON output; never fails (exit 0, a one-line warning)')
+  .argument('<event>', 'session-start (resume --brief), pre-compact (pause --auto) or stop (context warning)')
+  .option('--agent <id>', 'agent id (default $PIV_AGENT or main)')
+  .action(async (event: string, o, cmd: Command) => {
+    const g = cmd.optsWithGlobals<Global>();
+    let r: { event: string; output: unknown; warning: string | null };
+    try {
+      const input = process.stdin.isTTY ? '' : await readStdin();
+      r = await (await import('./verbs/hook.js')).hook({ event, input, cwd: g.cwd, agent: o.agent });
+    } catch (error) {
+      r = { event, output: null, warning: `piv hook ${event}: ${(error as Error)?.message ?? String(error)}` };
+    }
+    if (g.json) process.stdout.write(JSON.stringify({ ok: true, verb: 'hook', result: r }, null, 2) + '\n');
+    else {
+      if (r.output) process.stdout.write(JSON.stringify(r.output) + '\n');
+      if (r.warning) process.stderr.write(r.warning + '\n');
+    }
+    process.exitCode = EXIT.ok;
+  });
+
+program
+  .command('mcp')
+  .description('run piv as an MCP server over stdio (tools piv_status, piv_next, piv_complete, piv_plan, piv_decide, piv_pause, piv_resume, piv_validate)')
+  .option('--agent <id>', 'the agent the tools act for (default $PIV_AGENT or main)')
+  .option('--tools', 'print the tool list and its size in tokens instead of serving')
+  .action(async (o, cmd: Command) => {
+    if (o.tools) {
+      return run('mcp', cmd, async (g) => (await import('./verbs/mcp.js')).listTools({ cwd: g.cwd, agent: o.agent }), (r) =>
+        text([...r.tools.map((t) => `${t.name}: ${t.description ?? ''}`), `${r.tools.length} tools, schema ${r.schema_tokens} tokens (cl100k_base)`].join('\n')),
+      );
+    }
+    const g = cmd.optsWithGlobals<Global>();
+    await (await import('./verbs/mcp.js')).serveStdio({ cwd: g.cwd, agent: o.agent });
+  });
 
 program
   .command('prime')
@@ -184,8 +253,9 @@ program
   .option('--note <text>', 'a note for whoever resumes')
   .option('--agent <id>', 'agent id (default $PIV_AGENT or main)')
   .option('--no-commit', 'write the checkpoint only')
+  .option('--auto', 'an automatic checkpoint (the PreCompact hook): no WIP commit unless config hooks.pause_commit, the session stays active')
   .action(async (o, cmd: Command) =>
-    run('pause', cmd, async (g) => (await import('./verbs/pause.js')).pause({ cwd: g.cwd, note: o.note, agent: o.agent, noCommit: o.commit === false }), async (r) => text((await render()).renderPause(r))),
+    run('pause', cmd, async (g) => (await import('./verbs/pause.js')).pause({ cwd: g.cwd, note: o.note, agent: o.agent, noCommit: o.commit === false, auto: o.auto }), async (r) => text((await render()).renderPause(r))),
   );
 
 program
@@ -193,8 +263,10 @@ program
   .description('reload the feature in a fresh context: decisions, progress, next task; repair crash leftovers; run baseline tests')
   .option('--agent <id>', 'agent id (default $PIV_AGENT or main)')
   .option('--no-baseline', 'skip the baseline test run')
+  .option('--brief', 'print only the compact brief (feature, progress, decisions, current or next task) for a fresh context; no baseline run')
   .action(async (o, cmd: Command) =>
-    run('resume', cmd, async (g) => (await import('./verbs/resume.js')).resume({ cwd: g.cwd, agent: o.agent, baseline: o.baseline }), async (r) => {
+    run('resume', cmd, async (g) => (await import('./verbs/resume.js')).resume({ cwd: g.cwd, agent: o.agent, baseline: o.baseline, brief: o.brief }), async (r) => {
+      if (r.brief !== null) return text(r.brief);
       const failed = !r.baseline.skipped && !r.baseline.passed;
       return { text: (await render()).renderResume(r), exitCode: failed ? EXIT.gate : EXIT.ok, failure: failed ? { code: 'baseline_failed', message: 'the baseline tests fail' } : undefined };
     }),

@@ -5,6 +5,7 @@ import type { DiscussResult } from '../verbs/discuss.js';
 import type { DoneResult } from '../verbs/done.js';
 import type { ExecuteResult, TaskBrief } from '../verbs/execute.js';
 import type { InitResult } from '../verbs/init.js';
+import type { AgentChange, IntegrationList, IntegrationReport } from '../integrations/install.js';
 import type { PauseResult } from '../verbs/pause.js';
 import type { PlanResult } from '../verbs/plan.js';
 import type { ResumeResult } from '../verbs/resume.js';
@@ -43,14 +44,57 @@ export function renderInit(r: InitResult): string {
   return [
     r.created ? ok(`initialized piv in ${r.root}`) : ok(`piv already initialized in ${r.root}; config.yaml left as it is`),
     r.files.length ? dim(`wrote ${r.files.join(', ')}`) : '',
-    r.integrations.length ? dim(`agent integrations: ${r.integrations.join(', ')}`) : '',
+    ...integrationLines(r.integrations, r.warnings),
     `ecosystems: ${r.toolchain.ecosystems.join(', ') || 'none detected'}`,
     `commands: test=${c.test ?? '-'}  lint=${c.lint ?? '-'}  typecheck=${c.typecheck ?? '-'}  coverage=${c.coverage ?? '-'}`,
-    r.created || r.integrations.length ? dim('Edit .agents/config.yaml to change them, then commit the set-up: git add .agents .claude && git commit -m "chore: set up piv"') : '',
+    r.created || r.integrations.some(written) ? dim(`Edit .agents/config.yaml to change them, then commit the set-up: git add ${setupPaths(r)} && git commit -m "chore: set up piv"`) : '',
     dim('Next: piv discuss <feature>'),
   ]
     .filter(Boolean)
     .join('\n');
+}
+
+const written = (c: AgentChange) => ['created', 'updated', 'overwritten', 'removed'].includes(c.action);
+
+/** What `git add` takes to commit piv's set-up: .agents and the top folder (or file) of every integration item written in the repository. */
+function setupPaths(r: InitResult): string {
+  const tops = r.integrations.filter((c) => written(c) && !c.path.startsWith('/')).map((c) => c.path.split('/')[0]!);
+  return ['.agents', ...new Set(tops)].join(' ');
+}
+const changeLabel = (c: AgentChange) => `${c.path}${c.item ? ` (${c.item})` : ''}`;
+
+/** Integration changes grouped by outcome: what was written, what was kept and why, warnings. */
+function integrationLines(changes: AgentChange[], warnings: string[]): string[] {
+  const lines: string[] = [];
+  const by = (actions: string[]) => changes.filter((c) => actions.includes(c.action));
+  const wrote = by(['created', 'updated', 'overwritten']);
+  if (wrote.length) lines.push(dim(`agent integrations written: ${wrote.map(changeLabel).join(', ')}`));
+  const removed = by(['removed']);
+  if (removed.length) lines.push(dim(`removed: ${removed.map(changeLabel).join(', ')}`));
+  const same = by(['unchanged']);
+  if (same.length) lines.push(dim(`up to date: ${same.length} item(s)`));
+  for (const c of by(['kept_modified', 'kept_foreign'])) lines.push(pc.yellow(`kept ${changeLabel(c)}: ${c.detail ?? c.action}`));
+  for (const w of warnings) lines.push(pc.yellow(`warning: ${w}`));
+  return lines;
+}
+
+/** The text `piv integrations install|remove` prints. */
+export function renderIntegrations(r: IntegrationReport, verb: 'install' | 'remove'): string {
+  const lines = integrationLines(r.changes, r.warnings);
+  if (!lines.length) lines.push(dim(verb === 'remove' ? 'nothing of piv was installed' : 'nothing to do'));
+  if (verb === 'install' && r.agents.includes('claude')) lines.push(dim('Claude Code: /piv:prime … /piv:status come from the piv plugin; trust the folder and restart Claude Code (or /reload-plugins) to load it.'));
+  return [head(`piv integrations ${verb}: ${r.agents.join(', ') || 'no agent'}`), ...lines].join('\n');
+}
+
+/** The text `piv integrations list` prints: one line per item with its state. */
+export function renderIntegrationList(r: IntegrationList): string {
+  const mark: Record<string, string> = { untouched: ok('untouched'), modified: pc.yellow('modified'), missing: dim('missing'), foreign: pc.yellow('not piv\'s') };
+  const lines: string[] = [];
+  for (const a of r.agents) {
+    lines.push(head(`${a.agent}: ${a.installed ? 'installed' : 'not installed'}`));
+    for (const i of a.items) lines.push(`  ${mark[i.state]}  ${i.path}${i.item ? ` (${i.item})` : ''}${i.current === false && i.state === 'untouched' ? dim(' — outdated: install rewrites it') : ''}`);
+  }
+  return lines.join('\n');
 }
 
 /** The text `piv discuss` prints: the decisions table and the open questions. */
@@ -155,7 +199,7 @@ export function renderPause(r: PauseResult): string {
     `- Tokens used: ${kTokens(c.tokens_used)}`,
     c.in_progress.length ? `- In progress: ${c.in_progress.join(', ')}` : '',
     `- Next task: ${c.next_task ?? '-'}`,
-    r.commit ? `- Commit: ${r.commit.slice(0, 7)} "wip: pause point for ${r.feature}"` : '- Commit: none (nothing uncommitted)',
+    r.commit ? `- Commit: ${r.commit.slice(0, 7)} "wip: pause point for ${r.feature}"` : `- Commit: none (${r.auto ? 'automatic checkpoint; hooks.pause_commit makes one' : 'nothing uncommitted'})`,
     dim('Resume in a fresh context with: piv resume'),
   ]
     .filter(Boolean)

@@ -211,6 +211,14 @@ export const ConfigSchema = z.strictObject({
       prime_budget: z.number().int().positive().default(4_000),
     })
     .prefault({}),
+  hooks: z
+    .strictObject({
+      /** `piv pause --auto` (the PreCompact hook) also makes the WIP commit; by default it only writes the checkpoint. */
+      pause_commit: z.boolean().default(false),
+      /** The Stop hook warns when the context measured from the Claude Code transcript passes tokens.critical_at. */
+      stop_warning: z.boolean().default(true),
+    })
+    .prefault({}),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 

@@ -1,15 +1,11 @@
 // init: creates .agents/ in a git repository; running it again never overwrites a config a person edited.
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
-import { PivError } from '../errors.js';
-import { AGENTS, commandFiles, type AgentCli } from '../integrations/commands.js';
-import { mergeClaudeSettings } from '../integrations/hooks.js';
-import { readFile } from 'node:fs/promises';
+import { installIntegrations, type AgentChange } from '../integrations/install.js';
 import { detectToolchain, type Toolchain } from '../detect/toolchain.js';
 import { installSchemas, layout, rel, writeAgentsFile, writeConfigText } from '../store/index.js';
 import { resolve, type BaseOptions } from './context.js';
+import { parseAgents } from './integrations.js';
 
 export interface InitResult {
   root: string;
@@ -18,15 +14,23 @@ export interface InitResult {
   /** Files written, relative to root. */
   files: string[];
   toolchain: Pick<Toolchain, 'ecosystems' | 'package_managers' | 'commands' | 'sources'>;
-  /** Slash-command files installed (existing ones are kept unless forced). */
-  integrations: string[];
+  /** What the agent integrations did, item by item (see `piv integrations install`). */
+  integrations: AgentChange[];
+  /** Things to know about the integrations (a marketplace path that is not portable, an edited file of an earlier piv). */
+  warnings: string[];
 }
 
 export interface InitOptions extends BaseOptions {
-  /** Agent CLIs to install /piv:* commands for (default: claude). An empty list installs none. */
+  /** Agents to set up (names, `a,b`, `all`, `none`; default claude). */
   agents?: string[];
-  /** Rewrite existing command files. */
+  /** Rewrite integration files and values someone changed. */
   forceIntegrations?: boolean;
+  /** Claude Code: hooks in .claude/settings.json instead of the plugin's. */
+  hooksInSettings?: boolean;
+  /** Codex: also write custom prompts into $CODEX_HOME/prompts. */
+  codexPrompts?: boolean;
+  /** Claude Code: the marketplace source (`github:OWNER/REPO`, a git URL or a folder). */
+  marketplace?: string;
 }
 
 const q = (value: string | null) => (value === null ? 'null' : JSON.stringify(value));
@@ -72,19 +76,21 @@ tokens:
   session_overhead: 15000 # tokens a fresh context spends before its first task
   task_limit: 20000 # tasks estimated above this are flagged for splitting
   prime_budget: 4000 # size of the prime brief
+
+hooks: # what the agent hooks do (piv hook …, run by the Claude Code plugin)
+  pause_commit: false # the PreCompact checkpoint (piv pause --auto) also makes the WIP commit
+  stop_warning: true # the Stop hook warns when the context passes tokens.critical_at
 `;
 }
 
 /**
- * Creates `.agents/` (config with detected commands, schemas, tasks/, .gitignore) in the git repository containing `cwd`.
- * Returns what was written. Throws `not_a_git_repo` (exit 2) outside a repository.
+ * Creates `.agents/` (config with detected commands, schemas, tasks/, .gitignore) in the git repository containing `cwd`, then
+ * sets up the agents asked for (`piv integrations install`). Returns what was written. Throws `not_a_git_repo` (exit 2) outside
+ * a repository, `usage` for an unknown agent, `invalid_file` for a .claude/settings.json that is not JSON.
  */
 export async function init(opts: InitOptions = {}): Promise<InitResult> {
   const { root } = resolve(opts);
-  const agents = (opts.agents ?? ['claude']).flatMap((a) => a.split(',')).map((a) => a.trim()).filter(Boolean);
-  for (const a of agents) {
-    if (!(AGENTS as readonly string[]).includes(a)) throw new PivError('usage', `unknown agent ${JSON.stringify(a)}`, { hint: `Choose from ${AGENTS.join(', ')}.` });
-  }
+  const agents = parseAgents(opts.agents, ['claude']);
   const paths = layout(root);
   const toolchain = await detectToolchain(root);
   const files: string[] = [];
@@ -100,38 +106,12 @@ export async function init(opts: InitOptions = {}): Promise<InitResult> {
     await writeAgentsFile(root, '.gitignore', '# piv: local files that never belong in a commit\n.lock\nreports/\ncontext/\n');
     files.push(rel(root, paths.gitignore));
   }
-  const integrations: string[] = [];
-  for (const agent of agents as AgentCli[]) {
-    for (const f of commandFiles(agent)) {
-      const file = path.join(root, f.path);
-      if (existsSync(file) && !opts.forceIntegrations) continue;
-      await mkdir(path.dirname(file), { recursive: true });
-      await writeFileAtomic(file, f.content);
-      integrations.push(f.path);
-    }
-    if (agent === 'claude') {
-      const settings = path.join(root, '.claude', 'settings.json');
-      const before = existsSync(settings) ? await readFile(settings, 'utf8') : null;
-      let after: string;
-      try {
-        after = mergeClaudeSettings(before);
-      } catch (error) {
-        throw new PivError('invalid_file', `.claude/settings.json is not valid JSON: ${(error as Error).message}`, {
-          file: '.claude/settings.json',
-          hint: 'Fix the JSON (piv merges its hooks into it and never overwrites a file it cannot read), or pass --agents none.',
-        });
-      }
-      if (after !== before) {
-        await mkdir(path.dirname(settings), { recursive: true });
-        await writeFileAtomic(settings, after);
-        integrations.push('.claude/settings.json');
-      }
-    }
-  }
+  const report = await installIntegrations({ root, agents, force: opts.forceIntegrations, hooksInSettings: opts.hooksInSettings, codexPrompts: opts.codexPrompts, marketplace: opts.marketplace });
   return {
     root,
     created,
-    integrations,
+    integrations: report.changes,
+    warnings: report.warnings,
     files,
     toolchain: { ecosystems: toolchain.ecosystems, package_managers: toolchain.package_managers, commands: toolchain.commands, sources: toolchain.sources },
   };

@@ -1,7 +1,7 @@
-// pause: a checkpoint in the session, then a WIP commit of everything uncommitted, so a fresh context loses nothing.
+// pause: a checkpoint in the session, then a WIP commit of everything uncommitted, so a fresh context loses nothing (--auto: the checkpoint only, unless config says otherwise).
 import { featureTokens, nextTask, progress } from '../core/scheduler.js';
 import { changedPaths, commitPaths, head } from '../git/git.js';
-import { STATE_PATHS, readAgentsFile, readAgentState, readAgentStates, readTasks, requireSession, restoreAgentsFile, withStateLock, writeAgentState, writeSession } from '../store/index.js';
+import { STATE_PATHS, readAgentsFile, readAgentState, readAgentStates, readConfig, readTasks, requireSession, restoreAgentsFile, withStateLock, writeAgentState, writeSession } from '../store/index.js';
 import type { Checkpoint } from '../store/schemas.js';
 import type { BaseOptions } from './context.js';
 import { stateContext } from './task-ops.js';
@@ -13,6 +13,11 @@ export interface PauseOptions extends BaseOptions {
   note?: string;
   /** Write the checkpoint but make no commit. */
   noCommit?: boolean;
+  /**
+   * An automatic checkpoint (the PreCompact hook): no WIP commit unless config `hooks.pause_commit` is true, and the session
+   * stays active (the agent goes on working after the compaction). The note defaults to "automatic checkpoint".
+   */
+  auto?: boolean;
 }
 
 export interface PauseResult {
@@ -21,14 +26,21 @@ export interface PauseResult {
   /** The WIP commit, or null when the tree was clean (or --no-commit). */
   commit: string | null;
   committed_paths: string[];
+  /** true for `--auto`. */
+  auto: boolean;
 }
 
 /**
  * Records a checkpoint (done/total, tokens used, in-progress tasks, next task, HEAD, note), marks the session paused, and commits
- * every uncommitted change, with the checkpoint, as `wip: pause point for <feature>` unless `noCommit` or the tree was clean. Throws `no_session` (exit 2), `git_failed` (exit 1).
+ * every uncommitted change, with the checkpoint, as `wip: pause point for <feature>` unless `noCommit` or the tree was clean.
+ * With `auto` (see PauseOptions) the session is not marked paused and no commit is made unless config `hooks.pause_commit`.
+ * Throws `no_session` / `not_initialized` (exit 2), `git_failed` (exit 1), `lock_timeout` (exit 3).
  */
 export async function pause(opts: PauseOptions = {}): Promise<PauseResult> {
   const { root, now, agent, mode } = await stateContext(opts);
+  const auto = opts.auto === true;
+  const noCommit = opts.noCommit === true || (auto && !(await readConfig(root)).hooks.pause_commit);
+  const note = opts.note ?? (auto ? 'automatic checkpoint' : null);
   return withStateLock(root, async () => {
     const session = await requireSession(root);
     // In a swarm the progress is the feature branch's; the checkpoint and the WIP commit stay this agent's own (its state file, its branch).
@@ -48,16 +60,16 @@ export async function pause(opts: PauseOptions = {}): Promise<PauseResult> {
       in_progress: tasks.filter((t) => t.status === 'in_progress').map((t) => t.id),
       next_task: nextTask(tasks)?.id ?? null,
       head: await head(root),
-      note: opts.note ?? null,
+      note,
     };
     // Whether there is work to save is decided before the checkpoint itself changes session.yaml.
-    const dirty = opts.noCommit ? [] : await changedPaths(root);
+    const dirty = noCommit ? [] : await changedPaths(root);
     const stateFile = `state/agents/${agent}.yaml`;
     const previous = { session: await readAgentsFile(root, 'state/session.yaml'), state: await readAgentsFile(root, stateFile) };
     await writeAgentState(root, { ...state, checkpoints: [...state.checkpoints, checkpoint] });
     // Only the status changes (not updated_at): agents pausing on two branches make the same edit, which merges cleanly.
-    if (session.status !== 'paused' && mode.kind === 'local') await writeSession(root, { ...session, status: 'paused' });
-    if (dirty.length === 0) return { feature: session.feature, checkpoint, commit: null, committed_paths: [] };
+    if (!auto && session.status !== 'paused' && mode.kind === 'local') await writeSession(root, { ...session, status: 'paused' });
+    if (dirty.length === 0) return { feature: session.feature, checkpoint, commit: null, committed_paths: [], auto };
     // Another agent's claimed work (its declared files, its task file, its state) is its own to commit.
     const others = tasks.filter((t) => t.status === 'in_progress' && t.owner !== agent);
     const theirs = (p: string) => others.some((t) => p === STATE_PATHS.task(t.id) || t.files.some((f) => covers(f, p))) || (p.startsWith('.agents/state/agents/') && p !== STATE_PATHS.agentState(agent));
@@ -66,7 +78,7 @@ export async function pause(opts: PauseOptions = {}): Promise<PauseResult> {
       `Checkpoint: ${p.done}/${p.total} tasks done, ${checkpoint.tokens_used} tokens used.`,
       checkpoint.in_progress.length ? `In progress: ${checkpoint.in_progress.join(', ')}.` : null,
       checkpoint.next_task ? `Next: ${checkpoint.next_task}.` : null,
-      opts.note ? `Note: ${opts.note}` : null,
+      note ? `Note: ${note}` : null,
     ]
       .filter(Boolean)
       .join('\n');
@@ -79,6 +91,6 @@ export async function pause(opts: PauseOptions = {}): Promise<PauseResult> {
       await restoreAgentsFile(root, stateFile, previous.state);
       throw error;
     }
-    return { feature: session.feature, checkpoint, commit, committed_paths: changed };
+    return { feature: session.feature, checkpoint, commit, committed_paths: changed, auto };
   });
 }

@@ -2,22 +2,30 @@
 import { explainStall, featureTokens, isLeaseExpired, nextTask, progress, type Stall } from '../core/scheduler.js';
 import { release, renewLease, revertUncommittedCompletion } from '../core/transitions.js';
 import { PivError } from '../errors.js';
-import { runCommand, type CommandResult } from '../exec/run.js';
-import { commitPaths, taskCommits } from '../git/git.js';
+import type { CommandResult } from '../exec/run.js';
+import { existsSync } from 'node:fs';
+import { gitDirs } from '../git/worktrees.js';
 import { layout, readAgentState, readAgentStates, readConfig, readTasks, requireSession, STATE_PATHS, withStateLock, writeAgentState, writeTask } from '../store/index.js';
 import type { Checkpoint, Task } from '../store/schemas.js';
 import { transact } from '../swarm/transact.js';
 import type { BaseOptions } from './context.js';
-import { completionMessage, selectPaths } from './done.js';
 import { stateContext } from './task-ops.js';
 import { brief, decisionsOf, type TaskBrief } from './execute.js';
 import { openQuestions } from '../core/session.js';
 
 export interface ResumeOptions extends BaseOptions {
   agent?: string;
-  /** Run the configured test command as a baseline (default true). */
+  /** Run the configured test command as a baseline (default true; never with `brief`). */
   baseline?: boolean;
+  /** Also render `brief`, the compact text a hook injects into a fresh context; the baseline is skipped. */
+  brief?: boolean;
+  /**
+   * The context is new (a start, /clear, a compaction): a new usage session starts for the agent (default true). false when a
+   * conversation is resumed with its context: the state is read and repaired, the usage session goes on.
+   */
+  freshContext?: boolean;
 }
+
 
 export interface Repair {
   task: string;
@@ -52,7 +60,13 @@ export interface ResumeResult {
   repairs: Repair[];
   /** The baseline test run; null when skipped or no test command is configured. */
   baseline: (Omit<CommandResult, 'output'> & { skipped: false }) | { skipped: true; reason: string };
+  /** With `brief`: the compact text for a fresh context (≤ BRIEF_MAX_CHARS characters), else null. */
+  brief: string | null;
 }
+
+/** The longest brief `resume --brief` renders: Claude Code keeps hook context up to 10,000 characters inline. */
+export const BRIEF_MAX_CHARS = 8_000;
+
 
 /**
  * Loads the feature for a fresh context and repairs crash leftovers (DESIGN §2, "a crash at any instant leaves state resume
@@ -67,11 +81,18 @@ export async function resume(opts: ResumeOptions = {}): Promise<ResumeResult> {
   const { root, now, nowMs, agent, mode, leaseMs } = await stateContext(opts);
   const config = await readConfig(root);
   const repairs: Repair[] = [];
-  if (mode.kind === 'local') {
+  // Repairs that commit run when asked for (not in the brief a hook injects at every session start), and never in a shallow
+  // clone, whose history may lack the task commits that it would otherwise look for.
+  const shallow = existsSync(`${gitDirs(root)?.commonDir ?? `${root}/.git`}/shallow`);
+  if (opts.brief || shallow) {
+    // nothing: the claims below are still repaired
+  } else if (mode.kind === 'local') {
     await withStateLock(root, async () => {
       repairs.push(...(await removeOrphans(root)));
       const session = await requireSession(root);
       const tasks = await readTasks(root);
+      if (!tasks.some((t) => t.status === 'completed')) return; // git is asked only when a completion needs checking
+      const { taskCommits } = await import('../git/git.js');
       const commits = await taskCommits(root, session.feature);
       for (const t of tasks.filter((x) => x.status === 'completed' && !commits.has(x.id))) repairs.push(await repairCompletion(root, t, tasks, session.feature, now, leaseMs));
     });
@@ -99,8 +120,10 @@ export async function resume(opts: ResumeOptions = {}): Promise<ResumeResult> {
   repairs.push(...result.found);
   // A fresh context: a new usage session for this agent (tokens start at 0; the feature total keeps growing).
   const states = await withStateLock(root, async () => {
-    const own = await readAgentState(root, agent);
-    await writeAgentState(root, { ...own, sessions: [...own.sessions, { started_at: now, used: 0, transcript: null }] });
+    if (opts.freshContext !== false) {
+      const own = await readAgentState(root, agent);
+      await writeAgentState(root, { ...own, sessions: [...own.sessions, { started_at: now, used: 0, transcript: null }] });
+    }
     return readAgentStates(root);
   });
   const { session, tasks } = result;
@@ -110,13 +133,15 @@ export async function resume(opts: ResumeOptions = {}): Promise<ResumeResult> {
   const held = tasks.find((t) => t.status === 'in_progress' && t.owner === agent);
   const next = nextTask(tasks);
   let baseline: ResumeResult['baseline'];
-  if (opts.baseline === false) baseline = { skipped: true, reason: '--no-baseline' };
+  if (opts.brief) baseline = { skipped: true, reason: '--brief' };
+  else if (opts.baseline === false) baseline = { skipped: true, reason: '--no-baseline' };
   else if (!config.commands.test) baseline = { skipped: true, reason: 'no test command in .agents/config.yaml' };
   else {
+    const { runCommand } = await import('../exec/run.js');
     const { output: _output, ...run } = await runCommand(config.commands.test, { cwd: root, timeoutMs: config.verify.timeout_ms, tailLines: config.verify.tail_lines });
     baseline = { ...run, skipped: false };
   }
-  return {
+  const summary: ResumeResult = {
     feature: session.feature,
     title: session.title,
     request: session.request,
@@ -132,7 +157,40 @@ export async function resume(opts: ResumeOptions = {}): Promise<ResumeResult> {
     tokens: { feature_total: featureTokens(sessions), sessions: sessions.length },
     repairs,
     baseline,
+    brief: null,
   };
+  return opts.brief ? { ...summary, brief: renderBrief(summary) } : summary;
+}
+const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1).trimEnd()}…`);
+
+/**
+ * The compact text of a resume for injection into a fresh context: feature, progress, decisions, open questions, the last
+ * checkpoint, repairs, and the brief of the task held (else the next one). Plain statements of the state (hook context is read
+ * as information, not as instructions), at most BRIEF_MAX_CHARS characters. Pure.
+ */
+export function renderBrief(r: ResumeResult): string {
+  const lines = [`piv: feature ${r.feature}${r.title && r.title !== r.feature.replace(/-/g, ' ') ? ` (${r.title})` : ''}, phase ${r.phase}, ${r.progress.done}/${r.progress.total} tasks done.`];
+  if (r.request) lines.push(`Request: ${clip(r.request, 600)}`);
+  if (r.decisions.length) lines.push('Decisions:', ...r.decisions.slice(0, 20).map((d) => `- ${clip(d.question, 160)} → ${clip(d.answer, 300)}`));
+  if (r.open_questions.length) lines.push(`Open questions: ${r.open_questions.map((q) => clip(q, 160)).join('; ')}`);
+  const c = r.last_checkpoint;
+  if (c) lines.push(`Last checkpoint ${c.at} by ${c.agent}: ${c.done}/${c.total} done${c.note ? `; note: ${clip(c.note, 300)}` : ''}.`);
+  for (const repair of r.repairs) lines.push(`Repaired: ${repair.message}`);
+  const task = r.current ?? r.next;
+  if (task) {
+    lines.push(
+      r.current ? `In progress (held by this agent): ${task.id} ${task.name} [${task.priority}]` : `Next ready task: ${task.id} ${task.name} [${task.priority}]; \`piv execute\` claims it.`,
+      ...(task.action ? [`Action: ${clip(task.action, 2_000)}`] : []),
+      ...(task.files.length ? [`Files: ${task.files.slice(0, 30).join(', ')}`] : []),
+      ...(task.verify ? [`Verify: ${clip(task.verify, 300)}`] : []),
+      ...(task.done ? [`Done when: ${clip(task.done, 600)}`] : []),
+    );
+    if (r.current && task.last_attempt && !task.last_attempt.passed) lines.push(`Last verify failed (exit ${task.last_attempt.exit_code ?? 'none'}): ${clip(task.last_attempt.output_tail.split('\n').slice(-8).join('\n'), 800)}`);
+    if (r.current) lines.push(`\`piv done ${task.id}\` runs verify and commits the task when it passes.`);
+  } else if (r.stall) {
+    lines.push(r.stall.all_done ? 'Every task is completed; `piv validate` is the gate.' : `No task is ready: ${[...r.stall.in_progress.map((t) => `${t.id} in progress (${t.owner ?? 'no owner'})`), ...r.stall.blocked.map((t) => `${t.id} blocked${t.reason ? ` (${clip(t.reason, 160)})` : ''}`), ...r.stall.failed.map((id) => `${id} failed`)].join(', ') || 'none pending'}.`);
+  }
+  return clip(lines.join('\n'), BRIEF_MAX_CHARS);
 }
 
 /**
@@ -143,6 +201,8 @@ export async function resume(opts: ResumeOptions = {}): Promise<ResumeResult> {
 async function repairCompletion(root: string, task: Task, tasks: readonly Task[], feature: string, now: string, leaseMs: number): Promise<Repair> {
   const last = task.attempts.at(-1);
   if (last?.passed && last.at === task.completed_at && task.owner) {
+    const { completionMessage, selectPaths } = await import('./done.js');
+    const { commitPaths } = await import('../git/git.js');
     try {
       const selection = await selectPaths(root, task, task.owner, tasks, {});
       const include = [...new Set([...selection.include, STATE_PATHS.task(task.id)])].sort();

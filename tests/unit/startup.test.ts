@@ -26,10 +26,15 @@ function staticClosure(entry: string): Set<string> {
 }
 
 describe('start-up cost', () => {
-  it.each(['bin.ts', 'verbs/execute.ts', 'verbs/status.ts'])('%s does not statically load tiktoken, simple-git or execa', (entry) => {
+  it.each(['bin.ts', 'verbs/execute.ts', 'verbs/status.ts', 'verbs/hook.ts'])('%s does not statically load tiktoken, simple-git, execa or the MCP SDK', (entry) => {
     const closure = staticClosure(entry);
     expect(closure.size).toBeGreaterThan(entry === 'bin.ts' ? 2 : 5); // the walk found the imports
     for (const heavy of ['tiktoken', 'simple-git', 'execa', path.join(SRC, 'tokens/count.ts')]) expect(closure).not.toContain(heavy);
+    expect([...closure].filter((m) => m.startsWith('@modelcontextprotocol/'))).toEqual([]);
+  });
+
+  it('the MCP SDK is reachable only through the mcp verb', () => {
+    expect([...staticClosure('verbs/mcp.ts')].some((m) => m.startsWith('@modelcontextprotocol/sdk'))).toBe(true);
   });
 
   it('the tokenizer is reachable only through dynamic import', () => {
