@@ -177,11 +177,12 @@ program
   .argument('[file]', 'plan file, or - to read stdin')
   .option('--force', 'plan even while questions are open')
   .option('--dry-run', 'validate and show, write nothing')
+  .option('--add', 'only add and update tasks: keep the pending tasks this plan does not list')
   .option('--commit', 'commit the plan state (.agents/) as chore(piv): plan <feature>')
   .action(async (file: string | undefined, o, cmd: Command) =>
     run('plan', cmd, async (g) => {
       const textIn = file === '-' ? await readStdin() : undefined;
-      return (await import('./verbs/plan.js')).plan({ cwd: g.cwd, file: file === '-' ? '<stdin>' : file, text: textIn, force: o.force, dryRun: o.dryRun, commit: o.commit });
+      return (await import('./verbs/plan.js')).plan({ cwd: g.cwd, file: file === '-' ? '<stdin>' : file, text: textIn, force: o.force, dryRun: o.dryRun, commit: o.commit, add: o.add });
     }, async (r) => text((await render()).renderPlan(r))),
   );
 

@@ -23,11 +23,12 @@ const DEFINITION_KEYS = ['name', 'priority', 'phase', 'commit_type', 'blocked_by
  * - A plan task without id takes the id of the one existing task with the same name, else the next free number in plan order
  *   (task-001 for the first task of a fresh plan).
  * - Pending tasks are updated to the plan's definition; other statuses are kept as they are.
- * - Pending tasks missing from the plan are dropped, unless a remaining task depends on them (error).
+ * - Pending tasks missing from the plan are dropped, unless a remaining task depends on them (error); with `add`, the plan only
+ *   adds and updates tasks and nothing is dropped (several agents adding tasks at once each keep the others').
  * - The merged graph must be a valid DAG.
  * Throws PivError `invalid_plan` / `invalid_graph` (exit 2) naming the ids; on error nothing should be written.
  */
-export function mergePlan(existing: readonly Task[], plan: Plan, now: string): PlanMerge {
+export function mergePlan(existing: readonly Task[], plan: Plan, now: string, opts: { add?: boolean } = {}): PlanMerge {
   const byId = new Map(existing.map((t) => [t.id, t]));
   const explicit = plan.tasks.map((t) => t.id).filter((id): id is string => id !== undefined);
   const dupes = explicit.filter((id, i) => explicit.indexOf(id) !== i);
@@ -71,7 +72,10 @@ export function mergePlan(existing: readonly Task[], plan: Plan, now: string): P
   }
   for (const t of existing) {
     if (out.has(t.id)) continue;
-    if (t.status === 'pending') result.dropped.push(t.id);
+    if (opts.add) {
+      out.set(t.id, t);
+      result.unchanged.push(t.id);
+    } else if (t.status === 'pending') result.dropped.push(t.id);
     else {
       out.set(t.id, t);
       result.kept.push({ id: t.id, reason: `${t.status}: not in the plan but kept (never dropped)` });

@@ -1,6 +1,8 @@
 // discuss: opens or reopens the feature session and records decisions; one session per repository, never silently replaced.
 import { PivError } from '../errors.js';
-import { archiveFeature, readSession, readTasks, requireInitialized, withStateLock, writeSession } from '../store/index.js';
+import { archiveFeature, readConfig, readSession, readTasks, requireInitialized, withStateLock, writeSession } from '../store/index.js';
+import { detectMode } from '../swarm/mode.js';
+import { transact } from '../swarm/transact.js';
 import { FEATURE_PATTERN, FORMAT_VERSION, type Decision, type Session } from '../store/schemas.js';
 import { resolve, type BaseOptions } from './context.js';
 import { answeredDecisions, openQuestions } from '../core/session.js';
@@ -60,6 +62,16 @@ export async function discuss(opts: DiscussOptions): Promise<DiscussResult> {
     });
   }
   const decisions = (opts.decide ?? []).map(parseDecision);
+  const local = await readSession(root);
+  const mode = local?.feature === opts.feature ? detectMode(root, local.feature, await readConfig(root)) : ({ kind: 'local' } as const);
+  if (mode.kind === 'branch') {
+    // A swarm's session lives on its feature branch: decisions reach every agent through it.
+    const { result } = await transact(root, mode, async (view) => {
+      const session = record({ ...(view.session ?? local!), title: opts.title ?? (view.session ?? local!).title, request: opts.request ?? (view.session ?? local!).request, status: 'active', updated_at: now }, opts, decisions, now);
+      return { change: { session, subject: `chore(piv): discuss ${opts.feature}`, trailers: {} }, result: { ...summarize(session, false), archived: null } };
+    });
+    return result;
+  }
   return withStateLock(root, async () => {
     let existing = await readSession(root);
     let archived: string | null = null;
@@ -94,21 +106,26 @@ export async function discuss(opts: DiscussOptions): Promise<DiscussResult> {
         }
       : { ...existing!, title: opts.title ?? existing!.title, request: opts.request ?? existing!.request, status: 'active', updated_at: now };
 
-    const list: Decision[] = [...session.decisions];
-    for (const q of opts.question ?? []) {
-      if (!q.trim()) continue;
-      if (!list.some((d) => sameQuestion(d.question, q))) list.push({ question: q.trim(), answer: null, rationale: null, at: now });
-    }
-    for (const d of decisions) {
-      const index = list.findIndex((x) => sameQuestion(x.question, d.question));
-      const entry: Decision = { question: d.question, answer: d.answer, rationale: opts.rationale ?? null, at: now };
-      if (index >= 0) list[index] = entry;
-      else list.push(entry);
-    }
-    session.decisions = list;
-    await writeSession(root, session);
-    return { ...summarize(session, opened), archived };
+    const recorded = record(session, opts, decisions, now);
+    await writeSession(root, recorded);
+    return { ...summarize(recorded, opened), archived };
   });
+}
+
+/** `session` with the open questions and decisions of this call recorded (a decision answers the question it names). */
+function record(session: Session, opts: DiscussOptions, decisions: { question: string; answer: string }[], now: string): Session {
+  const list: Decision[] = [...session.decisions];
+  for (const q of opts.question ?? []) {
+    if (!q.trim()) continue;
+    if (!list.some((d) => sameQuestion(d.question, q))) list.push({ question: q.trim(), answer: null, rationale: null, at: now });
+  }
+  for (const d of decisions) {
+    const index = list.findIndex((x) => sameQuestion(x.question, d.question));
+    const entry: Decision = { question: d.question, answer: d.answer, rationale: opts.rationale ?? null, at: now };
+    if (index >= 0) list[index] = entry;
+    else list.push(entry);
+  }
+  return { ...session, decisions: list };
 }
 
 /** The discuss view of a session: answered decisions and the questions still open. */

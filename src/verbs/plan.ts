@@ -5,7 +5,9 @@ import { criticalPath, waves } from '../core/graph.js';
 import { mergePlan } from '../core/plan.js';
 import { sessionsNeeded } from '../core/scheduler.js';
 import { PivError } from '../errors.js';
-import { deleteTask, readConfig, readTasks, requireSession, withStateLock, writeSession, writeTask } from '../store/index.js';
+import { readConfig, requireSession, withStateLock } from '../store/index.js';
+import { detectMode } from '../swarm/mode.js';
+import { transact } from '../swarm/transact.js';
 import { PlanSchema, type Config, type Task } from '../store/schemas.js';
 import { parseYaml } from '../store/yaml.js';
 import { AGENTS_DIR } from '../store/layout.js';
@@ -21,6 +23,8 @@ export interface PlanOptions extends BaseOptions {
   force?: boolean;
   /** Validate and show the result without writing. */
   dryRun?: boolean;
+  /** Only add and update tasks: pending tasks the plan does not list are kept, not dropped. */
+  add?: boolean;
   /** Commit the written plan state (.agents/) as `chore(piv): plan <feature>`, so other clones and CI see it. */
   commit?: boolean;
 }
@@ -81,22 +85,25 @@ export async function plan(opts: PlanOptions): Promise<PlanResult> {
     }
   }
   if (text === undefined) {
-    const tasks = await readTasks(root);
+    const { sharedState } = await import('./status.js');
+    const { tasks } = await sharedState(root, config);
     return summarize(session.feature, tasks, config, { written: false, commit: null, created: [], updated: [], unchanged: tasks.map((t) => t.id), kept: [], dropped: [] }, new Set());
   }
   const input = parseYaml(text, PlanSchema, { file: label, kind: 'plan' }, 'invalid_plan');
 
-  return withStateLock(root, async () => {
-    const session = await requireSession(root); // read again under the lock: another agent may have changed it
-    const open = openQuestions(session);
+  // In a swarm the plan lands on the feature branch by compare-and-swap, so ids are allocated against its tip: two agents
+  // adding tasks at once never get the same id (the loser re-merges onto the winner's tasks and takes the next free ones).
+  const mode = detectMode(root, session.feature, config);
+  const { result, commit: swarmCommit } = await transact(root, mode, async (view) => {
+    const current = view.session ?? session;
+    const open = openQuestions(current);
     if (open.length && !opts.force) {
       throw new PivError('usage', `the session has ${open.length} open question${open.length > 1 ? 's' : ''}: ${open.map((q) => JSON.stringify(q)).join(', ')}`, {
         hint: 'Answer them with `piv discuss <feature> --decide "QUESTION=ANSWER"`, or plan anyway with --force.',
         details: { open_questions: open },
       });
     }
-    const existing = await readTasks(root);
-    const merge = mergePlan(existing, input, now);
+    const merge = mergePlan(view.tasks, input, now, { add: opts.add });
     const needEstimate = merge.tasks.filter((t) => t.estimated_tokens === null);
     const computed = new Set<string>();
     if (needEstimate.length) {
@@ -111,19 +118,27 @@ export async function plan(opts: PlanOptions): Promise<PlanResult> {
       }
     }
     const touched = new Set([...merge.created, ...merge.updated, ...computed]);
-    if (!opts.dryRun) {
-      for (const t of merge.tasks) if (touched.has(t.id)) await writeTask(root, t);
-      for (const id of merge.dropped) await deleteTask(root, id);
-      if (session.phase === 'discuss' || session.phase === 'prime') await writeSession(root, { ...session, phase: 'plan', updated_at: now });
-    }
-    let commit: string | null = null;
-    if (opts.commit && !opts.dryRun) {
-      const { changedPaths, commitPaths } = await import('../git/git.js');
-      const changed = await changedPaths(root, [AGENTS_DIR]);
-      if (changed.length) commit = await commitPaths(root, changed, `chore(piv): plan ${session.feature}\n\n${merge.tasks.length} tasks; created ${merge.created.length}, updated ${merge.updated.length}, dropped ${merge.dropped.length}.\n`);
-    }
-    return summarize(session.feature, merge.tasks, config, { ...merge, written: !opts.dryRun, commit }, computed);
+    const phase = current.phase === 'discuss' || current.phase === 'prime' ? { ...current, phase: 'plan' as const, updated_at: now } : null;
+    const change =
+      !opts.dryRun && (touched.size || merge.dropped.length || phase)
+        ? {
+            tasks: merge.tasks.filter((t) => touched.has(t.id)),
+            drop: merge.dropped,
+            ...(phase ? { session: phase } : {}),
+            subject: `chore(piv): plan ${current.feature}`,
+            body: `${merge.tasks.length} tasks; created ${merge.created.length}, updated ${merge.updated.length}, dropped ${merge.dropped.length}.`,
+          }
+        : null;
+    return { change, result: { merge, computed, feature: current.feature } };
   });
+  const { merge, computed, feature } = result;
+  let commit: string | null = swarmCommit;
+  if (opts.commit && !opts.dryRun && mode.kind === 'local') {
+    const { changedPaths, commitPaths } = await import('../git/git.js');
+    const changed = await withStateLock(root, () => changedPaths(root, [AGENTS_DIR]));
+    if (changed.length) commit = await withStateLock(root, () => commitPaths(root, changed, `chore(piv): plan ${feature}\n\n${merge.tasks.length} tasks; created ${merge.created.length}, updated ${merge.updated.length}, dropped ${merge.dropped.length}.\n`));
+  }
+  return summarize(feature, merge.tasks, config, { ...merge, written: !opts.dryRun, commit }, computed);
 }
 
 function summarize(

@@ -109,6 +109,23 @@ export async function validate(opts: ValidateOptions = {}): Promise<ValidateResu
       for (const t of tasks) {
         if (t.status !== 'completed') problems.push(`${t.id} is ${t.status}${t.status === 'blocked' && t.blocker ? ` (${t.blocker})` : ''}`);
         else if (!commits.has(t.id)) problems.push(`${t.id} is completed but no commit carries "Piv-Task: ${t.id}"`);
+        else {
+          // One commit per completion: a reopened task may have more, any other extra commit means it was done twice.
+          const allowed = 1 + t.notes.filter((n) => n.text.startsWith('reopened:')).length;
+          const found = commits.get(t.id)!;
+          if (found.length > allowed) problems.push(`${t.id} was completed ${found.length} times (commits ${found.map((c) => c.hash.slice(0, 7)).join(', ')}); it was reopened ${allowed - 1} times`);
+        }
+      }
+      if (feature && config) {
+        // In a swarm, the checkout is gated: the feature branch's work must be in it.
+        const { detectMode } = await import('../swarm/mode.js');
+        const mode = detectMode(root, feature, config);
+        if (mode.kind === 'branch') {
+          const { featureTip } = await import('../swarm/branch.js');
+          const { isAncestor } = await import('../git/plumbing.js');
+          const tip = await featureTip(root, mode).catch(() => null);
+          if (tip && !(await isAncestor(root, tip, 'HEAD'))) problems.push(`${mode.branch} holds work that is not in this checkout: merge it first (git merge ${mode.branch})`);
+        }
       }
       const done = tasks.filter((t) => t.status === 'completed' && commits.has(t.id)).length;
       results.push(stage('tasks', problems.length ? 'failed' : 'passed', `${done}/${tasks.length} completed and committed`, { problems, duration_ms: Math.round(performance.now() - started) }));

@@ -261,3 +261,58 @@ describe.concurrent('fuzz: hostile files through the built binary', () => {
     }
   });
 });
+
+describe('fuzz: hostile task graphs', () => {
+  const GRAPHS = 1000;
+  it(`${GRAPHS} generated graphs with cycles, self-edges and dangling ids: each problem named with its ids, valid ones accepted`, async () => {
+    const { assertTaskDag } = await import('../../src/store/index.js');
+    const { TaskSchema: Schema } = await import('../../src/store/schemas.js');
+    const rng = seeded(424242);
+    const kinds = new Map<string, number>();
+    for (let n = 0; n < GRAPHS; n++) {
+      const size = rng.int(2, 40);
+      const id = (i: number) => `task-${String(i).padStart(3, '0')}`;
+      // A DAG first: edges only to lower ids.
+      const deps: string[][] = Array.from({ length: size }, (_, i) => (i === 0 ? [] : Array.from({ length: rng.int(0, 3) }, () => id(1 + rng.int(0, i - 1)))));
+      const kind = rng.pick(['valid', 'cycle', 'self', 'dangling'] as const);
+      kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+      let culprits: string[] = [];
+      if (kind === 'cycle') {
+        // A back edge from a low task to a higher one that reaches it: a cycle through both.
+        const hi = rng.int(1, size - 1);
+        deps[hi] = [...new Set([...deps[hi]!, id(hi)])].filter((d) => d !== id(hi + 1));
+        deps[hi]!.push(id(1 + rng.int(0, hi - 1)));
+        const lo = deps[hi]!.at(-1)!;
+        deps[Number(lo.slice(5)) - 1]!.push(id(hi + 1));
+        culprits = [id(hi + 1), lo];
+      } else if (kind === 'self') {
+        const i = rng.int(0, size - 1);
+        deps[i]!.push(id(i + 1));
+        culprits = [id(i + 1)];
+      } else if (kind === 'dangling') {
+        const i = rng.int(0, size - 1);
+        deps[i]!.push(id(900 + rng.int(0, 99)));
+        culprits = [id(i + 1)];
+      }
+      const tasks = deps.map((d, i) => Schema.parse({ version: 1, id: id(i + 1), name: `T${i + 1}`, created_at: '2026-01-01T00:00:00.000Z', blocked_by: [...new Set(d)] }));
+      let thrown: unknown;
+      try {
+        assertTaskDag(tasks, (t) => `.agents/tasks/${t}.yaml`);
+      } catch (error) {
+        thrown = error;
+      }
+      const context = `graph #${n} (${kind}): ${JSON.stringify(deps)}`;
+      if (kind === 'valid') {
+        expect(thrown, context).toBeUndefined();
+        continue;
+      }
+      expect(thrown, context).toBeInstanceOf(PivError);
+      const error = thrown as PivError;
+      expect([error.code, error.exitCode], context).toEqual(['invalid_graph', 2]);
+      expect(error.message, context).toMatch(/^\.agents\/tasks\/task-\d{3}\.yaml: the task graph is invalid: /);
+      for (const c of culprits) expect(error.message, context).toContain(c);
+      if (kind === 'cycle') expect(error.message, context).toMatch(/dependency cycle: (task-\d{3} → )+task-\d{3}/);
+    }
+    expect([...kinds.keys()].sort()).toEqual(['cycle', 'dangling', 'self', 'valid']);
+  });
+});

@@ -26,6 +26,15 @@ describe('mergePlan', () => {
     expect(merged.kept.map((k) => k.id)).toEqual(['task-001', 'task-002']);
   });
 
+  it('with add, a plan only adds and updates: pending tasks it does not list stay, new ones take the next free ids', () => {
+    const existing = [task('task-001', { status: 'completed' }), task('task-002'), task('task-003', { blocked_by: ['task-002'] })];
+    const merged = mergePlan(existing, plan([{ name: 'new one' }, { id: 'task-002', name: 'renamed' }]), T0, { add: true });
+    expect(merged.dropped).toEqual([]);
+    expect(merged.created).toEqual(['task-004']);
+    expect(merged.updated).toEqual(['task-002']);
+    expect(merged.tasks.map((t) => t.id)).toEqual(['task-001', 'task-002', 'task-003', 'task-004']);
+  });
+
   it('drops pending tasks left out of the plan and keeps the others', () => {
     const existing = [task('task-001', { status: 'completed' }), task('task-002'), task('task-003', { blocked_by: ['task-002'] })];
     // task-003 no longer waits on task-002, so the pending task-002 can go; the completed task-001 stays.
