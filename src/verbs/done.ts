@@ -1,6 +1,6 @@
 // done: verify, then one commit holding the task's changes and its YAML; a failing verify records the attempt and commits nothing.
 import path from 'node:path';
-import { assertHeldBy, complete, recordFailedAttempt } from '../core/transitions.js';
+import { assertHeldBy, complete, recordFailedAttempt, renewLease } from '../core/transitions.js';
 import { PivError } from '../errors.js';
 import { runCommand } from '../exec/run.js';
 import { failpoint } from '../failpoint.js';
@@ -135,7 +135,7 @@ async function doneInSwarm(ctx: { root: string; now: string; agent: string; mode
     const { result } = await transact(root, mode, async (view) => {
       const task = view.tasks.find((t) => t.id === opts.id)!;
       assertHeldBy(task, agent);
-      const failed = recordFailedAttempt(task, agent, attempt, config.verify.max_attempts);
+      const failed = renewIfHeld(recordFailedAttempt(task, agent, attempt, config.verify.max_attempts), agent, now, config);
       const updated = usage ? { ...failed, actual_tokens: (failed.actual_tokens ?? 0) + usage.tokens } : failed;
       return { change: { tasks: [updated], subject: `chore(piv): ${task.id} verify failed (attempt ${updated.attempts.length}, ${agent})`, trailers: { 'Piv-Claim': task.id, 'Piv-Agent': agent } }, result: updated };
     });
@@ -174,6 +174,11 @@ async function doneInSwarm(ctx: { root: string; now: string; agent: string; mode
   });
 }
 
+/** A failed attempt is the owner at work: its lease is renewed (unless the task just became failed). */
+function renewIfHeld(task: Task, agent: string, now: string, config: Config): Task {
+  return task.status === 'in_progress' ? renewLease(task, agent, now, config.claims.lease_minutes * 60_000) : task;
+}
+
 function requireVerify(task: Task, opts: DoneOptions): void {
   if (task.verify === null && !opts.noVerify) {
     throw new PivError('usage', `${task.id} has no verify command`, {
@@ -192,7 +197,7 @@ async function verify(root: string, task: Task, agent: string, now: string, conf
 /** A failed verify, in one working tree: the attempt (and the tokens it cost) recorded in the task and the agent's state. */
 async function recordFailure(root: string, task: Task, agent: string, attempt: Attempt, config: Config, opts: DoneOptions, now: string): Promise<DoneResult> {
   const usage = await resolveUsage(root, task, opts);
-  const failed = recordFailedAttempt(task, agent, attempt, config.verify.max_attempts);
+  const failed = renewIfHeld(recordFailedAttempt(task, agent, attempt, config.verify.max_attempts), agent, now, config);
   const updated = usage ? { ...failed, actual_tokens: (failed.actual_tokens ?? 0) + usage.tokens } : failed;
   await writeTask(root, updated);
   if (usage) await writeAgentState(root, addUsage(await readAgentState(root, agent), usage.tokens, now, usage.transcript));
