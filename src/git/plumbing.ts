@@ -1,5 +1,4 @@
 // Git plumbing: objects, trees and refs written without touching any working tree or index, and refs moved only by compare-and-swap.
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -217,9 +216,4 @@ export async function fetchRef(cwd: string, remote: string, ref: string, trackin
     throw gitFailure(['fetch', remote], r, `Check that the remote ${remote} is reachable (git fetch ${remote}), or set swarm.remote: null in .agents/config.yaml.`);
   }
   return resolveCommit(cwd, tracking);
-}
-
-/** A name no other process uses, for temporary refs and files. */
-export function uniqueName(prefix: string): string {
-  return `${prefix}-${process.pid}-${randomUUID().slice(0, 8)}`;
 }

@@ -59,33 +59,36 @@ export async function transact<R>(root: string, mode: Mode, fn: (view: StateView
     if (!first.change) return { result: first.result, commit: null, tip: null, warnings: [] };
   }
   return withStateLock(root, async () => {
+    if (mode.kind === 'local') return applyToFiles(root, fn);
     // git (execa) is loaded only in a swarm: one working tree never starts a git process here.
-    const branch = mode.kind === 'branch' ? await import('./branch.js') : null;
-    const { advance, backoff, commitChange, ensureFeatureBranch, featureTip, readTip, syncTree } = branch ?? ({} as typeof import('./branch.js'));
-    const tip = mode.kind === 'branch' ? (opts.create ? await ensureFeatureBranch(root, mode) : await featureTip(root, mode)) : null;
-    if (mode.kind === 'local' || tip === null) {
-      const [tasks, session] = await Promise.all([readTasks(root), readSession(root)]);
-      const { change, result } = await fn({ tasks, session, commit: null });
-      if (change) {
-        for (const t of change.tasks ?? []) await writeTask(root, t);
-        for (const id of change.drop ?? []) await deleteTask(root, id);
-        if (change.session) await writeSession(root, change.session);
-      }
-      return { result, commit: null, tip: null, warnings: [] };
-    }
+    const branch = await import('./branch.js');
+    const tip = opts.create ? await branch.ensureFeatureBranch(root, mode) : await branch.featureTip(root, mode);
+    if (tip === null) return applyToFiles(root, fn); // no swarm yet: the files are still the state
     let current = tip;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const state = await readTip(root, mode, current);
+      const state = await branch.readTip(root, mode, current);
       const { change, result } = await fn({ tasks: state.tasks, session: state.session, commit: current });
       if (!change) return { result, commit: null, tip: current, warnings: [] };
-      const commit = await commitChange(root, mode, state, change);
-      if (await advance(root, mode, current, commit)) {
-        const warning = opts.sync ? await syncTree(root, mode, commit) : null;
+      const commit = await branch.commitChange(root, mode, state, change);
+      if (await branch.advance(root, mode, current, commit)) {
+        const warning = opts.sync ? await branch.syncTree(root, mode, commit) : null;
         return { result, commit, tip: current, warnings: warning ? [warning] : [] };
       }
-      await backoff(attempt);
-      current = (await featureTip(root, mode)) ?? current;
+      await branch.backoff(attempt);
+      current = (await branch.featureTip(root, mode)) ?? current;
     }
     throw new PivError('conflict', `${mode.branch} kept moving: ${MAX_ATTEMPTS} attempts lost the race to other agents`, { hint: 'Run the command again.' });
   });
+}
+
+/** One working tree (the caller holds the lock): fn on the files, its change written to them. */
+async function applyToFiles<R>(root: string, fn: (view: StateView) => Promise<Transaction<R>>): Promise<TransactResult<R>> {
+  const [tasks, session] = await Promise.all([readTasks(root), readSession(root)]);
+  const { change, result } = await fn({ tasks, session, commit: null });
+  if (change) {
+    for (const t of change.tasks ?? []) await writeTask(root, t);
+    for (const id of change.drop ?? []) await deleteTask(root, id);
+    if (change.session) await writeSession(root, change.session);
+  }
+  return { result, commit: null, tip: null, warnings: [] };
 }
