@@ -1,9 +1,23 @@
 // Task ids: one ordering everywhere (task-9 before task-10), and the next free id.
 
+/** The number after an id's leading non-digits (task-012 → 12), NaN when the rest is not a number; no regex for the usual task-N. */
+function idNumber(id: string): number {
+  if (id.startsWith('task-')) {
+    let n = 0;
+    for (let i = 5; i < id.length; i++) {
+      const c = id.charCodeAt(i) - 48;
+      if (c < 0 || c > 9) return Number(id.replace(/^\D+/, ''));
+      n = n * 10 + c;
+    }
+    if (id.length > 5 && id.length < 20) return n;
+  }
+  return Number(id.replace(/^\D+/, ''));
+}
+
 /** Orders ids by their number, then as strings. */
 export function compareIdsPure(a: string, b: string): number {
-  const na = Number(a.replace(/^\D+/, ''));
-  const nb = Number(b.replace(/^\D+/, ''));
+  const na = idNumber(a);
+  const nb = idNumber(b);
   if (Number.isFinite(na) && Number.isFinite(nb) && na !== nb) return na - nb;
   return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -5,15 +5,18 @@ import { compareIdsPure } from './ids.js';
 
 export const PRIORITY_RANK: Record<Priority, number> = { critical: 0, high: 1, medium: 2, low: 3 };
 
-/** Tasks that can be claimed now: pending, with every blocked_by task completed. Sorted by scheduling order. */
-export function readySet(tasks: readonly Task[]): Task[] {
+/** What scheduling reads of a task (a full Task or the store's TaskSummary). */
+export type Schedulable = Pick<Task, 'id' | 'status' | 'priority' | 'blocked_by' | 'estimated_tokens'>;
+
+/** Tasks that can be claimed now: pending, with every blocked_by task completed. Sorted by scheduling order. Linear in tasks + edges, plus sorting the ready ones. */
+export function readySet<T extends Schedulable>(tasks: readonly T[]): T[] {
   const status = new Map(tasks.map((t) => [t.id, t.status]));
   const ready = tasks.filter((t) => t.status === 'pending' && t.blocked_by.every((d) => status.get(d) === 'completed'));
   return sortForScheduling(ready, tasks);
 }
 
 /** Scheduling order (DESIGN §3): priority, then the heaviest path to the end of the graph (critical path first), then id. */
-export function sortForScheduling(candidates: readonly Task[], all: readonly Task[]): Task[] {
+export function sortForScheduling<T extends Schedulable>(candidates: readonly T[], all: readonly Schedulable[]): T[] {
   const down = downstreamWeight(all);
   return [...candidates].sort(
     (a, b) =>
@@ -24,12 +27,12 @@ export function sortForScheduling(candidates: readonly Task[], all: readonly Tas
 }
 
 /** The task an agent should claim next, or null when none is ready. */
-export function nextTask(tasks: readonly Task[]): Task | null {
+export function nextTask<T extends Schedulable>(tasks: readonly T[]): T | null {
   return readySet(tasks)[0] ?? null;
 }
 
 /** A claim whose lease has ended (`now` in ms since epoch). */
-export function isLeaseExpired(task: Task, now: number): boolean {
+export function isLeaseExpired(task: Pick<Task, 'status' | 'lease_expires_at'>, now: number): boolean {
   return task.status === 'in_progress' && task.lease_expires_at !== null && Date.parse(task.lease_expires_at) <= now;
 }
 
@@ -45,7 +48,7 @@ export interface Progress {
 }
 
 /** Counts by status and totals (tokens) over all tasks. */
-export function progress(tasks: readonly Task[]): Progress {
+export function progress(tasks: readonly Pick<Task, 'status' | 'estimated_tokens' | 'actual_tokens'>[]): Progress {
   const counts: Record<TaskStatus, number> = { pending: 0, in_progress: 0, completed: 0, blocked: 0, failed: 0 };
   let estimated = 0;
   let actual = 0;
@@ -68,7 +71,7 @@ export interface Stall {
 }
 
 /** Explains an empty ready set: all done, or which tasks wait on which unfinished ones. */
-export function explainStall(tasks: readonly Task[]): Stall {
+export function explainStall(tasks: readonly Pick<Task, 'id' | 'status' | 'owner' | 'blocker' | 'blocked_by'>[]): Stall {
   const status = new Map(tasks.map((t) => [t.id, t.status]));
   return {
     all_done: tasks.length > 0 && tasks.every((t) => t.status === 'completed'),
@@ -87,7 +90,7 @@ export function explainStall(tasks: readonly Task[]): Stall {
  * budget × critical_at − session_overhead tokens each (a task is never split; one larger than a session gets its own).
  * Returns 0 for no tasks.
  */
-export function sessionsNeeded(tasks: readonly Task[], tokens: Config['tokens']): number {
+export function sessionsNeeded(tasks: readonly Pick<Task, 'id' | 'blocked_by' | 'estimated_tokens'>[], tokens: Config['tokens']): number {
   if (tasks.length === 0) return 0;
   const capacity = Math.max(1, Math.floor(tokens.budget * tokens.critical_at) - tokens.session_overhead);
   const byId = new Map(tasks.map((t) => [t.id, t]));
