@@ -28,12 +28,12 @@ const program = new Command('piv')
   .showHelpAfterError('(run piv --help for usage)')
   .exitOverride();
 
-/** Runs one verb: computes, prints (JSON envelope or text) and sets the exit code. */
-async function run<R>(verb: string, cmd: Command, compute: (g: Global) => Promise<R>, present: (r: R) => Promise<Outcome> | Outcome): Promise<void> {
+/** Runs one verb: computes, prints (JSON envelope or text) and sets the exit code. `present` may skip the text when `json` (it is not printed). */
+async function run<R>(verb: string, cmd: Command, compute: (g: Global) => Promise<R>, present: (r: R, json: boolean) => Promise<Outcome> | Outcome): Promise<void> {
   const g = cmd.optsWithGlobals<Global>();
   try {
     const result = await compute(g);
-    const outcome = await present(result);
+    const outcome = await present(result, Boolean(g.json));
     if (g.json) process.stdout.write(JSON.stringify({ ok: outcome.exitCode === 0, verb, result, ...(outcome.failure ? { error: outcome.failure } : {}) }, null, 2) + '\n');
     else if (outcome.text) process.stdout.write(outcome.text + '\n');
     process.exitCode = outcome.exitCode;
@@ -137,7 +137,7 @@ program
   .addOption(usageFrom())
   .action(async (o, cmd: Command) => {
     if (o.complete) return doneAction('execute')(o.complete, o, cmd);
-    return run('execute', cmd, async (g) => (await import('./verbs/execute.js')).execute({ cwd: g.cwd, agent: o.agent, task: o.task }), async (r) => text((await render()).renderExecute(r)));
+    return run('execute', cmd, async (g) => (await import('./verbs/execute.js')).execute({ cwd: g.cwd, agent: o.agent, task: o.task }), async (r, json) => text(json ? '' : (await render()).renderExecute(r)));
   });
 
 program
@@ -196,7 +196,7 @@ program
   .option('--agent <id>', 'whose context budget to show (default $PIV_AGENT or main)')
   .addOption(usageFrom())
   .action(async (o, cmd: Command) =>
-    run('status', cmd, async (g) => (await import('./verbs/status.js')).status({ cwd: g.cwd, agent: o.agent, usageFrom: o.usageFrom }), async (r) => text((await render()).renderStatus(r, { tokens: o.tokens }))),
+    run('status', cmd, async (g) => (await import('./verbs/status.js')).status({ cwd: g.cwd, agent: o.agent, usageFrom: o.usageFrom }), async (r, json) => text(json ? '' : (await render()).renderStatus(r, { tokens: o.tokens }))),
   );
 
 program

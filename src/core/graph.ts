@@ -29,6 +29,9 @@ interface Indexed {
   n: number;
   ids: string[];
   tasks: GraphTask[];
+  index: Map<string, number>;
+  /** No duplicate id, no self-dependency, no dependency on a missing id. */
+  clean: boolean;
   /** Successors of i: succ[succStart[i] .. succStart[i + 1]). */
   succStart: Int32Array;
   succ: Int32Array;
@@ -43,7 +46,7 @@ interface Indexed {
 
 const indexCache = new WeakMap<readonly GraphTask[], Indexed>();
 
-/** Indexes `tasks`, once per array while its elements stay the same objects (status asks several questions of one list). */
+/** Indexes `tasks`, once per array while its elements stay the same objects (the store's check and the scheduler share one list); estimates are read live. */
 function indexed(tasks: readonly GraphTask[]): Indexed {
   const hit = indexCache.get(tasks);
   if (hit && hit.input.length === tasks.length && tasks.every((t, i) => hit.input[i] === t)) return hit;
@@ -57,6 +60,7 @@ function indexed(tasks: readonly GraphTask[]): Indexed {
     nodes.push(t);
   }
   const n = ids.length;
+  let clean = n === tasks.length;
   const succStart = new Int32Array(n + 1);
   const preds = new Int32Array(n);
   // Counting pass, then a fill pass: compressed adjacency lists without one array per node.
@@ -64,7 +68,10 @@ function indexed(tasks: readonly GraphTask[]): Indexed {
     const deps = nodes[v]!.blocked_by;
     for (let k = 0; k < deps.length; k++) {
       const u = index.get(deps[k]!);
-      if (u === undefined || u === v) continue;
+      if (u === undefined || u === v) {
+        clean = false;
+        continue;
+      }
       succStart[u + 1]!++;
       preds[v]!++;
     }
@@ -95,7 +102,7 @@ function indexed(tasks: readonly GraphTask[]): Indexed {
       if (--waiting[v]! === 0) order[ordered++] = v;
     }
   }
-  const result: Indexed = { input: [...tasks], n, ids, tasks: nodes, succStart, succ, preds, order, ordered, level };
+  const result: Indexed = { input: [...tasks], n, ids, tasks: nodes, index, clean, succStart, succ, preds, order, ordered, level };
   indexCache.set(tasks, result);
   return result;
 }
@@ -115,6 +122,8 @@ function byId(g: Indexed): Int32Array {
  * Linear in tasks + edges; only when that pass finds a cycle is graphlib loaded to name each one.
  */
 export function checkGraph(tasks: readonly GraphTask[]): GraphProblem[] {
+  const g = indexed(tasks);
+  if (g.clean && g.ordered === g.n) return [];
   const problems: GraphProblem[] = [];
   const seen = new Map<string, number>();
   for (const t of tasks) seen.set(t.id, (seen.get(t.id) ?? 0) + 1);
@@ -125,7 +134,6 @@ export function checkGraph(tasks: readonly GraphTask[]): GraphProblem[] {
       else if (!seen.has(dep)) problems.push({ kind: 'missing_dependency', ids: [t.id], missing: dep, message: `${t.id} is blocked by ${dep}, which does not exist` });
     }
   }
-  const g = indexed(tasks);
   if (g.ordered === g.n) return problems;
   const { alg } = graphlib();
   const full = buildGraph(tasks);
@@ -239,6 +247,16 @@ export function downstreamWeight(tasks: readonly GraphTask[]): Map<string, numbe
   const out = new Map<string, number>();
   for (let i = 0; i < g.n; i++) out.set(g.ids[i]!, down[i]!);
   return out;
+}
+
+/** downstreamWeight as a lookup (0 for an id not in `tasks`), without building a map: for sorting a few candidates. */
+export function downstreamLookup(tasks: readonly GraphTask[]): (id: string) => number {
+  const g = indexed(tasks);
+  const { down } = downstream(g);
+  return (id) => {
+    const i = g.index.get(id);
+    return i === undefined ? 0 : down[i]!;
+  };
 }
 
 /**

@@ -1,6 +1,6 @@
 // Scheduler: derives the ready set, the next task, progress and session counts from the tasks alone; nothing here is stored.
 import type { Config, Priority, Task, TaskStatus } from '../store/schemas.js';
-import { downstreamWeight, topologicalOrder } from './graph.js';
+import { downstreamLookup, topologicalOrder } from './graph.js';
 import { compareIdsPure } from './ids.js';
 
 export const PRIORITY_RANK: Record<Priority, number> = { critical: 0, high: 1, medium: 2, low: 3 };
@@ -17,11 +17,11 @@ export function readySet<T extends Schedulable>(tasks: readonly T[]): T[] {
 
 /** Scheduling order (DESIGN §3): priority, then the heaviest path to the end of the graph (critical path first), then id. */
 export function sortForScheduling<T extends Schedulable>(candidates: readonly T[], all: readonly Schedulable[]): T[] {
-  const down = downstreamWeight(all);
+  const down = downstreamLookup(all);
   return [...candidates].sort(
     (a, b) =>
       PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority] ||
-      (down.get(b.id) ?? 0) - (down.get(a.id) ?? 0) ||
+      down(b.id) - down(a.id) ||
       compareIdsPure(a.id, b.id),
   );
 }

@@ -1,5 +1,6 @@
 // Lock: read-modify-write of piv state happens inside one cross-process lock, so two piv processes never lose each other's update.
 import { PivError } from '../errors.js';
+import { beginWrites, endWrites } from './cache.js';
 import { rel, requireInitialized } from './layout.js';
 
 /** How long a waiter keeps retrying, in ms (about 30 s), and when a dead holder's lock counts as stale (ms). */
@@ -11,6 +12,7 @@ const STALE_MS = 15_000;
  * refreshed every 5 s; a crashed holder's lock is taken over after 15 s).
  * Returns what `fn` returns. Throws `not_initialized` (exit 2) without .agents/config.yaml, `lock_timeout` (exit 3) when the lock
  * cannot be had in about 30 s, `usage` (exit 2) when it cannot be created at all (permissions).
+ * What `fn` wrote through the store goes into the cache (store/cache.ts) before the lock is released.
  */
 export async function withStateLock<T>(root: string, fn: () => Promise<T>): Promise<T> {
   const paths = requireInitialized(root);
@@ -36,9 +38,11 @@ export async function withStateLock<T>(root: string, fn: () => Promise<T>): Prom
       cause: error,
     });
   }
+  beginWrites(paths.agents);
   try {
     return await fn();
   } finally {
+    await endWrites(paths.agents);
     await release().catch(() => undefined);
   }
 }

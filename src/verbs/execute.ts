@@ -5,7 +5,7 @@ import { claim, release, renewLease } from '../core/transitions.js';
 import { PivError } from '../errors.js';
 import { hasLinkedWorktrees } from '../git/worktrees.js';
 import type { SharedClaim } from '../git/claims.js';
-import { readConfig, readSession, readTasks, requireInitialized, withStateLock, writeSession, writeTask } from '../store/index.js';
+import { readConfig, readSession, readTask, readTaskSummaries, requireInitialized, withStateLock, writeSession, writeTask, type TaskSummary } from '../store/index.js';
 import type { Session, Task } from '../store/schemas.js';
 import { defaultAgent, resolve, type BaseOptions } from './context.js';
 import { answeredDecisions } from '../core/session.js';
@@ -55,7 +55,7 @@ export interface ExecuteResult {
 }
 
 /** The brief of a task (what to do, how it is verified, what it unblocks). */
-export function brief(task: Task, all: readonly Task[]): TaskBrief {
+export function brief(task: Task, all: readonly Pick<Task, 'id' | 'blocked_by'>[]): TaskBrief {
   const last = task.attempts.at(-1);
   return {
     id: task.id,
@@ -95,7 +95,9 @@ export async function execute(opts: ExecuteOptions = {}): Promise<ExecuteResult>
   const config = await readConfig(root);
   const leaseMs = config.claims.lease_minutes * 60_000;
   return withStateLock(root, async () => {
-    const tasks = await readTasks(root);
+    // Summaries for choosing (the cache's index); the full task only for the one claimed.
+    const tasks: TaskSummary[] = await readTaskSummaries(root);
+    const full = (t: TaskSummary) => readTask(root, t.id);
     const session = await readSession(root);
     // With several working trees or a claims remote, a claim is also a ref written by compare-and-swap (git/claims.ts):
     // the file lock only covers this tree. A single tree without a claims remote never loads git here.
@@ -189,14 +191,14 @@ export async function execute(opts: ExecuteOptions = {}): Promise<ExecuteResult>
       const chosen = tasks.find((t) => t.id === opts.task);
       if (!chosen) throw new PivError('not_found', `task ${opts.task} does not exist`, { hint: 'List tasks with `piv status`.' });
       if (chosen.status === 'in_progress' && chosen.owner === agent) {
-        if ((await claimShared(chosen.id)) === null) return lost(chosen);
-        return finish('resumed', renewLease(chosen, agent, now, leaseMs));
+        if ((await claimShared(chosen.id)) === null) return lost(await full(chosen));
+        return finish('resumed', renewLease(await full(chosen), agent, now, leaseMs));
       }
       const waiting = explainStall(tasks).waiting.find((w) => w.id === chosen.id)?.waiting_on ?? [];
       if (chosen.status === 'pending' && waiting.length) {
         throw new PivError('invalid_transition', `${chosen.id} is not ready: it waits on ${waiting.join(', ')}`, { hint: 'Finish those first, or run `piv execute` to get a ready task.', details: { task: chosen.id, waiting_on: waiting } });
       }
-      const checked = claim(chosen, agent, now, leaseMs); // throws for a task that is not pending
+      const checked = claim(await full(chosen), agent, now, leaseMs); // throws for a task that is not pending
       const hash = await claimShared(chosen.id);
       if (hash === null) {
         const c = claims.get(chosen.id);
@@ -208,17 +210,17 @@ export async function execute(opts: ExecuteOptions = {}): Promise<ExecuteResult>
       return finishClaimed('claimed', checked, hash);
     }
     if (held0) {
-      if (sharing && (await claimShared(held0.id)) === null) return lost(held0);
-      return finish('resumed', renewLease(held0, agent, now, leaseMs));
+      if (sharing && (await claimShared(held0.id)) === null) return lost(await full(held0));
+      return finish('resumed', renewLease(await full(held0), agent, now, leaseMs));
     }
     for (const candidate of readySet(tasks)) {
       const hash = await claimShared(candidate.id);
-      if (hash !== null) return finishClaimed('claimed', claim(candidate, agent, now, leaseMs), hash);
+      if (hash !== null) return finishClaimed('claimed', claim(await full(candidate), agent, now, leaseMs), hash);
     }
     const stale = tasks.find((t) => isLeaseExpired(t, nowMs));
     const staleHash = stale ? await claimShared(stale.id) : null;
     if (stale && staleHash !== null) {
-      const released = release(stale, agent, now, `claim of ${stale.owner} expired at ${stale.lease_expires_at}; taken over by ${agent}`, true);
+      const released = release(await full(stale), agent, now, `claim of ${stale.owner} expired at ${stale.lease_expires_at}; taken over by ${agent}`, true);
       return finishClaimed('taken_over', claim(released, agent, now, leaseMs), staleHash);
     }
     return finish(tasks.length > 0 && tasks.every((t) => t.status === 'completed') ? 'all_done' : 'none_ready', null);

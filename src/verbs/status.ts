@@ -2,7 +2,7 @@
 import { criticalPath, waves } from '../core/graph.js';
 import { featureTokens, isLeaseExpired, progress, readySet, type Progress } from '../core/scheduler.js';
 import { PivError } from '../errors.js';
-import { readAgentStates, readConfig, readSession, readTasks } from '../store/index.js';
+import { readAgentStates, readConfig, readSession, readTaskSummaries, readTasks, type TaskSummary } from '../store/index.js';
 import type { Task } from '../store/schemas.js';
 import { defaultAgent, resolve, usageSource, type BaseOptions } from './context.js';
 
@@ -42,7 +42,7 @@ export interface StatusResult {
 }
 
 /** The tasks not yet completed, with edges to completed tasks removed (what remains to schedule). */
-export function remaining(tasks: readonly Task[]): Task[] {
+export function remaining<T extends Pick<Task, 'id' | 'status' | 'blocked_by'>>(tasks: readonly T[]): T[] {
   const open = new Set(tasks.filter((t) => t.status !== 'completed').map((t) => t.id));
   return tasks.filter((t) => open.has(t.id)).map((t) => ({ ...t, blocked_by: t.blocked_by.filter((d) => open.has(d)) }));
 }
@@ -62,7 +62,9 @@ export async function status(opts: StatusOptions = {}): Promise<StatusResult> {
   const { root, nowMs } = resolve(opts);
   const config = await readConfig(root);
   const agent = defaultAgent(opts.agent);
-  const [tasks, session, states] = await Promise.all([readTasks(root), readSession(root), readAgentStates(root)]);
+  // Summaries only: served from the cache's index (no task file read, no YAML parser) while the files are unchanged.
+  const tasks: TaskSummary[] = await readTaskSummaries(root);
+  const [session, states] = await Promise.all([readSession(root), readAgentStates(root)]);
   let sessionUsed = states.find((s) => s.agent === agent)?.sessions.at(-1)?.used ?? 0;
   let source: StatusResult['tokens']['source'] = 'recorded';
   if (usageSource(opts.usageFrom) === 'claude') {
