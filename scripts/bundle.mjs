@@ -32,11 +32,11 @@ export async function bundle() {
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    // Bundled: what the hot verbs load (commander, zod/mini, yaml, picocolors, markdown-table, write-file-atomic), so
-    // start-up resolves no package files. External, loaded as they are: tiktoken (finds its WASM in its own folder),
-    // graphlib (required synchronously, only to name a cycle), and what only the slower verbs load.
-    external: ['tiktoken', '@dagrejs/graphlib', 'proper-lockfile', 'junit-report-builder', 'simple-git', 'execa', 'ignore', 'smol-toml'],
-    // CommonJS packages inside the bundle (commander, write-file-atomic) need a real require, and write-file-atomic __filename.
+    // Bundled: what the hot verbs load (commander, zod/mini, yaml, picocolors, markdown-table, write-file-atomic,
+    // proper-lockfile), so start-up resolves and lexes no package files. External, loaded as they are: tiktoken (finds its
+    // WASM in its own folder), graphlib (required synchronously, only to name a cycle), and what only slower verbs load.
+    external: ['tiktoken', '@dagrejs/graphlib', 'junit-report-builder', 'simple-git', 'execa', 'ignore', 'smol-toml'],
+    // CommonJS packages inside the bundle (commander, write-file-atomic, proper-lockfile) need a real require, and write-file-atomic __filename.
     banner: {
       js: "import { createRequire as __pivCreateRequire } from 'node:module'; import { fileURLToPath as __pivFileURLToPath } from 'node:url'; const require = __pivCreateRequire(import.meta.url); const __filename = __pivFileURLToPath(import.meta.url);",
     },

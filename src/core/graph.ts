@@ -217,17 +217,22 @@ export function topologicalOrder(tasks: readonly GraphTask[]): string[] {
   return waves(tasks).flat();
 }
 
-/** Heaviest path (estimated tokens) and longest chain (tasks) from each node to the end of the graph, itself included. */
-function downstream(g: Indexed): { down: Float64Array; depth: Int32Array } {
+/**
+ * Heaviest path (estimated tokens) and longest chain (tasks) from each node to the end of the graph, itself included;
+ * with `keep`, over the kept nodes and the edges between them only (the others count as absent).
+ */
+function downstream(g: Indexed, keep?: Uint8Array): { down: Float64Array; depth: Int32Array } {
   requireDag(g);
   const down = new Float64Array(g.n);
   const depth = new Int32Array(g.n);
   for (let k = g.n - 1; k >= 0; k--) {
     const u = g.order[k]!;
+    if (keep && !keep[u]) continue;
     let best = 0;
     let deepest = 0;
     for (let e = g.succStart[u]!; e < g.succStart[u + 1]!; e++) {
       const v = g.succ[e]!;
+      if (keep && !keep[v]) continue;
       if (down[v]! > best) best = down[v]!;
       if (depth[v]! > deepest) deepest = depth[v]!;
     }
@@ -261,22 +266,33 @@ export function downstreamLookup(tasks: readonly GraphTask[]): (id: string) => n
 
 /**
  * The critical path: the chain of dependent tasks with the largest total estimated tokens (ties: more tasks, then smaller ids).
- * Returns its ids in order and its total (tokens). Requires a valid DAG; [] and 0 for no tasks. Linear in tasks + edges.
+ * With `include`, of the graph of the included tasks only (status: the work that remains, completed tasks left out), as if
+ * the others and their edges were not there. Returns its ids in order and its total (tokens). Requires a valid DAG; [] and 0
+ * for no tasks. Linear in tasks + edges.
  */
-export function criticalPath(tasks: readonly GraphTask[]): { ids: string[]; tokens: number } {
-  if (tasks.length === 0) return { ids: [], tokens: 0 };
+export function criticalPath<T extends GraphTask>(tasks: readonly T[], include?: (task: T) => boolean): { ids: string[]; tokens: number } {
   const g = indexed(tasks);
-  const { down, depth } = downstream(g);
+  let keep: Uint8Array | undefined;
+  if (include) {
+    keep = new Uint8Array(g.n);
+    for (let i = 0; i < g.n; i++) keep[i] = include(g.tasks[i] as T) ? 1 : 0;
+  }
+  const kept = (i: number) => !keep || keep[i] === 1;
+  // Start nodes: those with no dependency among the kept nodes.
+  const preds = keep ? new Int32Array(g.n) : g.preds;
+  if (keep) for (let u = 0; u < g.n; u++) if (keep[u]) for (let e = g.succStart[u]!; e < g.succStart[u + 1]!; e++) if (keep[g.succ[e]!]) preds[g.succ[e]!]!++;
+  const { down, depth } = downstream(g, keep);
   const better = (a: number, b: number) => down[a]! - down[b]! || depth[a]! - depth[b]! || -compareIdsPure(g.ids[a]!, g.ids[b]!);
   let node = -1;
-  for (let v = 0; v < g.n; v++) if (g.preds[v] === 0 && (node < 0 || better(v, node) > 0)) node = v;
+  for (let v = 0; v < g.n; v++) if (kept(v) && preds[v] === 0 && (node < 0 || better(v, node) > 0)) node = v;
+  if (node < 0) return { ids: [], tokens: 0 };
   const start = node;
   const ids = [g.ids[node]!];
   for (;;) {
     let next = -1;
     for (let e = g.succStart[node]!; e < g.succStart[node + 1]!; e++) {
       const v = g.succ[e]!;
-      if (next < 0 || better(v, next) > 0) next = v;
+      if (kept(v) && (next < 0 || better(v, next) > 0)) next = v;
     }
     if (next < 0) break;
     node = next;

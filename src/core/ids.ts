@@ -22,6 +22,16 @@ export function compareIdsPure(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** `ids` sorted as compareIdsPure orders them, each id's number computed once (sorting 10,000 ids compares ~130,000 pairs). Returns a new array. */
+export function sortIds(ids: readonly string[]): string[] {
+  const keyed = ids.map((id) => ({ id, n: idNumber(id) }));
+  keyed.sort((a, b) => {
+    if (Number.isFinite(a.n) && Number.isFinite(b.n) && a.n !== b.n) return a.n - b.n;
+    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  });
+  return keyed.map((k) => k.id);
+}
+
 /** The id for the n-th task (1-based): task-001, …, task-999, task-1000. */
 export function formatTaskId(n: number): string {
   return `task-${String(n).padStart(3, '0')}`;

@@ -211,7 +211,7 @@ export async function readThrough<V>(agentsDir: string, rels: readonly string[],
     const s = shard(name);
     let st: Stats | undefined | null;
     try {
-      st = statSync(path.join(agentsDir, rel), { throwIfNoEntry: false });
+      st = statSync(agentsDir + path.sep + rel, { throwIfNoEntry: false });
     } catch {
       st = null; // no access to the folder: reading the file reports it as today
     }
@@ -244,7 +244,7 @@ export async function readThrough<V>(agentsDir: string, rels: readonly string[],
       const name = names[i]!;
       let bytes: Buffer;
       try {
-        bytes = readFileSync(path.join(agentsDir, rel));
+        bytes = readFileSync(agentsDir + path.sep + rel);
       } catch (error) {
         out[i] = (error as NodeJS.ErrnoException).code === 'ENOENT' ? { rel, missing: true } : { rel, error: opts.unreadable(rel, error) };
         drop(name, rel);

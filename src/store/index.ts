@@ -12,7 +12,7 @@ import type { AgentState, Config, SchemaName, Session, Task } from './schemas.js
 
 export { withStateLock } from './lock.js';
 export { findRepoRoot, layout, rel, requireInitialized } from './layout.js';
-import { compareIdsPure as compareIds } from '../core/ids.js';
+import { sortIds } from '../core/ids.js';
 
 /** Atomic write (temp file + fsync + rename, by write-file-atomic), loaded only by verbs that write. */
 async function writeFileAtomic(file: string, data: string): Promise<void> {
@@ -131,10 +131,7 @@ export async function listTaskIds(root: string): Promise<string[]> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
-  return names
-    .filter((n) => n.endsWith('.yaml'))
-    .map((n) => n.slice(0, -'.yaml'.length))
-    .sort(compareIds);
+  return sortIds(names.filter((n) => n.endsWith('.yaml')).map((n) => n.slice(0, -'.yaml'.length)));
 }
 
 /** The task codec: parses and validates a task file as piv always did, and refuses one whose id is not its file name. */

@@ -89,7 +89,7 @@ export async function status(opts: StatusOptions = {}): Promise<StatusResult> {
     ready: readySet(tasks).map((t) => t.id),
     in_progress: tasks.filter((t) => t.status === 'in_progress').map((t) => ({ id: t.id, owner: t.owner, lease_expires_at: t.lease_expires_at, expired: isLeaseExpired(t, nowMs) })),
     waves: tasks.length ? waves(tasks) : [],
-    critical_path: criticalPath(remaining(tasks)),
+    critical_path: criticalPath(tasks, (t) => t.status !== 'completed'), // the graph remaining() gives, without copying it
     tasks: tasks.map((t) => ({ id: t.id, name: t.name, status: t.status, priority: t.priority, owner: t.owner, blocked_by: t.blocked_by, estimated_tokens: t.estimated_tokens, actual_tokens: t.actual_tokens })),
     tokens: {
       session_used: sessionUsed,

@@ -3,6 +3,7 @@ import { Graph, alg } from '@dagrejs/graphlib';
 import { assertValidGraph, checkGraph, criticalPath, dependentsOf, downstreamWeight, topologicalOrder, waves } from '../../src/core/graph.js';
 import { compareIdsPure } from '../../src/core/ids.js';
 import { PivError } from '../../src/errors.js';
+import { remaining } from '../../src/verbs/status.js';
 import { task } from './fixtures.js';
 
 // The seed's plan (shared/seeds/003): 1 → {2, 3} → 4 → 5.
@@ -111,6 +112,11 @@ describe('linear graph functions agree with the graphlib formulation', () => {
       expect(criticalPath(list)).toEqual(ref.critical);
       expect(downstreamWeight(list)).toEqual(ref.down);
     }
+    // The critical path of what remains, computed in place, is the one of the copied remaining graph.
+    const done = new Set(tasks.filter(() => rand() < 0.4).map((t) => t.id));
+    const marked = tasks.map((t) => ({ ...t, status: done.has(t.id) ? ('completed' as const) : t.status }));
+    const rest = remaining(marked);
+    expect(criticalPath(marked, (t) => t.status !== 'completed')).toEqual(rest.length ? reference(rest).critical : { ids: [], tokens: 0 });
   });
 
   it('finds a cycle behind a long acyclic prefix, and names only it', () => {
