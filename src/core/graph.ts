@@ -2,7 +2,7 @@
 import { createRequire } from 'node:module';
 import type { Graph } from '@dagrejs/graphlib';
 import { PivError } from '../errors.js';
-import { compareIdsPure } from './ids.js';
+import { compareIdsPure, sortIds } from './ids.js';
 
 /** The part of a task the graph needs. */
 export interface GraphTask {
@@ -111,9 +111,9 @@ function indexed(tasks: readonly GraphTask[]): Indexed {
 function byId(g: Indexed): Int32Array {
   const out = new Int32Array(g.n);
   for (let i = 0; i < g.n; i++) out[i] = i;
-  let sorted = true;
-  for (let i = 1; i < g.n && sorted; i++) if (compareIdsPure(g.ids[i - 1]!, g.ids[i]!) > 0) sorted = false;
-  return sorted ? out : out.sort((a, b) => compareIdsPure(g.ids[a]!, g.ids[b]!));
+  const sorted = sortIds(g.ids);
+  for (let i = 0; i < g.n; i++) if (sorted[i] !== g.ids[i]) return out.sort((a, b) => compareIdsPure(g.ids[a]!, g.ids[b]!));
+  return out;
 }
 
 /**
@@ -299,6 +299,20 @@ export function criticalPath<T extends GraphTask>(tasks: readonly T[], include?:
     ids.push(g.ids[node]!);
   }
   return { ids, tokens: down[start]! };
+}
+
+/** The pending tasks whose every blocked_by task is completed, in the order given. Linear in tasks + edges. */
+export function unblockedPending<T extends GraphTask>(tasks: readonly T[]): T[] {
+  const g = indexed(tasks);
+  if (!g.clean) {
+    const status = new Map(tasks.map((t) => [t.id, t.status]));
+    return tasks.filter((t) => t.status === 'pending' && t.blocked_by.every((d) => status.get(d) === 'completed'));
+  }
+  const done = new Int32Array(g.n);
+  for (let u = 0; u < g.n; u++) if (g.tasks[u]!.status === 'completed') for (let e = g.succStart[u]!; e < g.succStart[u + 1]!; e++) done[g.succ[e]!]!++;
+  const out: T[] = [];
+  for (let v = 0; v < g.n; v++) if (g.tasks[v]!.status === 'pending' && done[v] === g.preds[v]) out.push(g.tasks[v] as T);
+  return out;
 }
 
 /** Ids of the tasks that list `id` in blocked_by (the reverse edges, derived, never stored), sorted. */

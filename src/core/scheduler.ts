@@ -1,6 +1,6 @@
 // Scheduler: derives the ready set, the next task, progress and session counts from the tasks alone; nothing here is stored.
 import type { Config, Priority, Task, TaskStatus } from '../store/schemas.js';
-import { downstreamLookup, topologicalOrder } from './graph.js';
+import { downstreamLookup, topologicalOrder, unblockedPending } from './graph.js';
 import { compareIdsPure } from './ids.js';
 
 export const PRIORITY_RANK: Record<Priority, number> = { critical: 0, high: 1, medium: 2, low: 3 };
@@ -10,9 +10,7 @@ export type Schedulable = Pick<Task, 'id' | 'status' | 'priority' | 'blocked_by'
 
 /** Tasks that can be claimed now: pending, with every blocked_by task completed. Sorted by scheduling order. Linear in tasks + edges, plus sorting the ready ones. */
 export function readySet<T extends Schedulable>(tasks: readonly T[]): T[] {
-  const status = new Map(tasks.map((t) => [t.id, t.status]));
-  const ready = tasks.filter((t) => t.status === 'pending' && t.blocked_by.every((d) => status.get(d) === 'completed'));
-  return sortForScheduling(ready, tasks);
+  return sortForScheduling(unblockedPending(tasks), tasks);
 }
 
 /** Scheduling order (DESIGN §3): priority, then the heaviest path to the end of the graph (critical path first), then id. */

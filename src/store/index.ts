@@ -62,18 +62,19 @@ async function readText(file: string): Promise<string | null> {
 export type TaskSummary = Pick<Task, 'id' | 'name' | 'status' | 'priority' | 'phase' | 'blocked_by' | 'estimated_tokens' | 'actual_tokens' | 'owner' | 'lease_expires_at' | 'blocker'>;
 
 const summarize = (t: Task): unknown[] => [t.id, t.name, t.status, t.priority, t.phase, t.blocked_by, t.estimated_tokens, t.actual_tokens, t.owner, t.lease_expires_at, t.blocker];
-const expand = (a: unknown[]): TaskSummary => ({
-  id: a[0] as string,
-  name: a[1] as string,
-  status: a[2] as Task['status'],
-  priority: a[3] as Task['priority'],
-  phase: a[4] as string | null,
-  blocked_by: a[5] as string[],
-  estimated_tokens: a[6] as number | null,
-  actual_tokens: a[7] as number | null,
-  owner: a[8] as string | null,
-  lease_expires_at: a[9] as string | null,
-  blocker: a[10] as string | null,
+/** A TaskSummary from row `i` of the cache's columns (in summarize's order). */
+const expand = (c: unknown[][], i: number): TaskSummary => ({
+  id: c[0]![i] as string,
+  name: c[1]![i] as string,
+  status: c[2]![i] as Task['status'],
+  priority: c[3]![i] as Task['priority'],
+  phase: c[4]![i] as string | null,
+  blocked_by: c[5]![i] as string[],
+  estimated_tokens: c[6]![i] as number | null,
+  actual_tokens: c[7]![i] as number | null,
+  owner: c[8]![i] as string | null,
+  lease_expires_at: c[9]![i] as string | null,
+  blocker: c[10]![i] as string | null,
 });
 
 /** Reads one state file (relative to .agents/) through the cache: its value, or null when it does not exist. Throws its PivError. */
@@ -87,7 +88,7 @@ async function readStateFile<V>(root: string, relative: string, parse: (text: st
   return valueOf(outcome!);
 }
 
-function valueOf<V>(outcome: Outcome<V>): V | null {
+function valueOf<V, S>(outcome: Outcome<V, S>): V | null {
   if ('error' in outcome) throw outcome.error;
   if ('missing' in outcome) return null;
   return outcome.value;
@@ -135,7 +136,7 @@ export async function listTaskIds(root: string): Promise<string[]> {
 }
 
 /** The task codec: parses and validates a task file as piv always did, and refuses one whose id is not its file name. */
-function taskCodec(root: string): Codec<Task> {
+function taskCodec(root: string): Codec<Task, TaskSummary> {
   return {
     async parse(relative, text) {
       const id = relative.slice('tasks/'.length, -'.yaml'.length);
@@ -151,12 +152,12 @@ function taskCodec(root: string): Codec<Task> {
       }
       return task;
     },
-    summarize,
+    split: { summarize, expand },
   };
 }
 
 /** Reads the task files `ids` through the cache, in order: each a task (or summary), or the error it gives. */
-async function readTaskFiles(root: string, ids: readonly string[], want: 'summary' | 'value', complete: boolean): Promise<Outcome<Task>[]> {
+async function readTaskFiles(root: string, ids: readonly string[], want: 'summary' | 'value', complete: boolean): Promise<Outcome<Task, TaskSummary>[]> {
   const agents = layout(root).agents;
   return readThrough(agents, ids.map((id) => `tasks/${id}.yaml`), {
     want,
@@ -194,7 +195,7 @@ function assertDag(root: string, tasks: readonly TaskSummary[]): void {
 }
 
 /** Every outcome's value, in order; throws the first error (a file gone since the listing is `not_found`). */
-function allValues<T>(root: string, ids: readonly string[], outcomes: Outcome<Task>[], pick: (o: Found<Task>) => T): T[] {
+function allValues<T>(root: string, ids: readonly string[], outcomes: Outcome<Task, TaskSummary>[], pick: (o: Found<Task, TaskSummary>) => T): T[] {
   return outcomes.map((o, i) => {
     if ('error' in o) throw o.error;
     if ('missing' in o) throw notFound(root, ids[i]!);
@@ -221,7 +222,7 @@ export async function readTasks(root: string): Promise<Task[]> {
  */
 export async function readTaskSummaries(root: string): Promise<TaskSummary[]> {
   const ids = await listTaskIds(root);
-  const tasks = allValues(root, ids, await readTaskFiles(root, ids, 'summary', true), (o) => expand(o.summary!));
+  const tasks = allValues(root, ids, await readTaskFiles(root, ids, 'summary', true), (o) => o.summary!);
   assertDag(root, tasks);
   return tasks;
 }

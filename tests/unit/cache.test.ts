@@ -10,8 +10,26 @@ import { task, T0 } from './fixtures.js';
 let dir = '';
 const agents = () => path.join(dir, '.agents');
 const taskFile = (id: string) => path.join(agents(), 'tasks', `${id}.yaml`);
-const shard = (name: string) => JSON.parse(readFileSync(path.join(agents(), '.cache', `${name}.json`), 'utf8')) as { build: string; entries: Record<string, unknown[]> };
-const entryOf = (id: string) => shard('tasks-0').entries[`tasks/${id}.yaml`];
+interface Columns {
+  format: string;
+  build: string;
+  rel: string[];
+  key: number[];
+  hash: string[];
+  settled: number[];
+  data: unknown[][];
+}
+const shardFile = (name: string) => path.join(agents(), '.cache', `${name}.json`);
+const shard = (name: string) => JSON.parse(readFileSync(shardFile(name), 'utf8')) as Columns;
+const fullShard = (name: string) => JSON.parse(readFileSync(shardFile(`${name}.full`), 'utf8')) as { build: string; entries: Record<string, unknown[]> };
+/** One row of an index shard: its key (size, mtime, ctime, ino), hash, settled flag and data fields; undefined when absent. */
+function rowIn(name: string, rel: string) {
+  const c = shard(name);
+  const i = c.rel.indexOf(rel);
+  if (i < 0) return undefined;
+  return { key: c.key.slice(4 * i, 4 * i + 4), hash: c.hash[i]!, settled: c.settled[i]!, data: c.data.map((col) => col[i]) };
+}
+const entryOf = (id: string) => rowIn('tasks-0', `tasks/${id}.yaml`);
 
 /** Waits until the file system's clock is past `file`'s ctime (a probe file's mtime), so an entry read now is settled. */
 function afterTick(file: string): void {
@@ -53,7 +71,7 @@ describe('the state cache', () => {
   it('is built by a read, with its own .gitignore, and answers the next read as the files do', async () => {
     const first = await readTasks(dir);
     expect(readFileSync(path.join(agents(), '.cache', '.gitignore'), 'utf8')).toMatch(/^\*$/m);
-    expect(Object.keys(shard('tasks-0').entries).sort()).toEqual(['tasks/task-001.yaml', 'tasks/task-002.yaml']);
+    expect(shard('tasks-0').rel).toEqual(['tasks/task-001.yaml', 'tasks/task-002.yaml']);
     expect(await readTasks(dir)).toEqual(first);
     expect((await readTaskSummaries(dir)).map((t) => [t.id, t.name, t.blocked_by])).toEqual([['task-001', 'Alpha one', []], ['task-002', 'Bravo two', ['task-001']]]);
     expect(await readTask(dir, 'task-002')).toEqual(first[1]);
@@ -63,7 +81,7 @@ describe('the state cache', () => {
     utimesSync(taskFile('task-001'), PAST, PAST);
     afterTick(taskFile('task-001'));
     await readTasks(dir);
-    expect(entryOf('task-001')![5]).toBe(1); // settled: the next read would not open the file if the key held
+    expect(entryOf('task-001')!.settled).toBe(1); // settled: the next read would not open the file if the key held
     sameSizeEdit(taskFile('task-001'), 'Alpha one', 'Omega one');
     expect((await readTaskSummaries(dir))[0]!.name).toBe('Omega one');
     expect((await readTask(dir, 'task-001')).name).toBe('Omega one');
@@ -76,15 +94,16 @@ describe('the state cache', () => {
     const future = Math.floor(Date.now() / 1000) + 3600;
     utimesSync(taskFile('task-001'), future, future);
     await readTasks(dir);
-    expect(entryOf('task-001')![5]).toBe(0);
+    expect(entryOf('task-001')!.settled).toBe(0);
     // The case no stat can tell (a rewrite in the same clock tick): the key matches the file, the bytes do not.
     utimesSync(taskFile('task-001'), PAST, PAST);
     sameSizeEdit(taskFile('task-001'), 'Alpha one', 'Delta one');
     const st = statSync(taskFile('task-001'));
     const cache = shard('tasks-0');
-    const forged = cache.entries['tasks/task-001.yaml']!;
-    cache.entries['tasks/task-001.yaml'] = [st.size, st.mtimeMs, st.ctimeMs, st.ino, forged[4], 0, forged[6]];
-    writeFileSync(path.join(agents(), '.cache', 'tasks-0.json'), JSON.stringify(cache));
+    const i = cache.rel.indexOf('tasks/task-001.yaml');
+    cache.key.splice(4 * i, 4, st.size, st.mtimeMs, st.ctimeMs, st.ino);
+    writeFileSync(shardFile('tasks-0'), JSON.stringify(cache));
+    expect(entryOf('task-001')).toMatchObject({ key: [st.size, st.mtimeMs, st.ctimeMs, st.ino], settled: 0 });
     expect((await readTaskSummaries(dir))[0]!.name).toBe('Delta one');
     expect((await readTasks(dir))[0]!.name).toBe('Delta one');
   });
@@ -92,17 +111,18 @@ describe('the state cache', () => {
   it('a corrupt or foreign cache is ignored and rebuilt', async () => {
     await readTasks(dir);
     await readConfig(dir);
-    const foreign = shard('tasks-0');
-    writeFileSync(path.join(agents(), '.cache', 'tasks-0.json'), '{"format":"piv-cache/1","entr');
-    writeFileSync(path.join(agents(), '.cache', 'tasks-0.full.json'), '\u0000\u0001 not json');
-    writeFileSync(path.join(agents(), '.cache', 'state.json'), '[1,2,3]');
+    const good = shard('tasks-0');
+    writeFileSync(shardFile('tasks-0'), `${JSON.stringify(good).slice(0, 200)}`);
+    writeFileSync(shardFile('tasks-0.full'), '\u0000\u0001 not json');
+    writeFileSync(shardFile('state'), '[1,2,3]');
     expect((await readTasks(dir)).map((t) => t.name)).toEqual(['Alpha one', 'Bravo two']);
     expect((await readConfig(dir)).version).toBe(1);
-    expect(shard('tasks-0').build).toBe(foreign.build); // rewritten whole
-    // Another build's cache, with entries that would match the files: never used.
-    const other = { ...foreign, build: 'another-build' };
-    for (const e of Object.values(other.entries)) (e[6] as unknown[])[1] = 'Wrong name';
-    writeFileSync(path.join(agents(), '.cache', 'tasks-0.json'), JSON.stringify(other));
+    expect({ ...shard('tasks-0'), settled: [] }).toEqual({ ...good, settled: [] }); // rebuilt whole (settled as the clock allows)
+    // Columns of the wrong length: the shard is treated as empty.
+    writeFileSync(shardFile('tasks-0'), JSON.stringify({ ...good, hash: good.hash.slice(1), data: good.data.map((c) => c.map(() => 'Wrong name')) }));
+    expect((await readTaskSummaries(dir)).map((t) => t.name)).toEqual(['Alpha one', 'Bravo two']);
+    // Another build's cache, with rows that match the files: never used.
+    writeFileSync(shardFile('tasks-0'), JSON.stringify({ ...good, build: 'another-build', data: good.data.map((c, k) => (k === 1 ? c.map(() => 'Wrong name') : c)) }));
     expect((await readTaskSummaries(dir)).map((t) => t.name)).toEqual(['Alpha one', 'Bravo two']);
   });
 
@@ -110,8 +130,8 @@ describe('the state cache', () => {
     await readTasks(dir);
     rmSync(taskFile('task-002'));
     expect((await readTasks(dir)).map((t) => t.id)).toEqual(['task-001']);
-    expect(Object.keys(shard('tasks-0').entries)).toEqual(['tasks/task-001.yaml']);
-    expect(Object.keys(shard('tasks-0.full').entries)).toEqual(['tasks/task-001.yaml']);
+    expect(shard('tasks-0').rel).toEqual(['tasks/task-001.yaml']);
+    expect(Object.keys(fullShard('tasks-0').entries)).toEqual(['tasks/task-001.yaml']);
     await expect(readTask(dir, 'task-002')).rejects.toMatchObject({ code: 'not_found' });
   });
 
@@ -147,12 +167,12 @@ describe('the state cache', () => {
       await writeSession(dir, { version: 1, feature: 'f', title: '', request: '', phase: 'execute', status: 'active', created_at: T0, updated_at: T0, decisions: [], blockers: [] });
     });
     const e = entryOf('task-001')!;
-    expect(e[5]).toBe(0);
-    expect((e[6] as unknown[])[2]).toBe('in_progress');
-    expect(shard('state').entries['state/session.yaml']![5]).toBe(0);
+    expect(e.settled).toBe(0);
+    expect(e.data[2]).toBe('in_progress');
+    expect(rowIn('state', 'state/session.yaml')!.settled).toBe(0);
     afterTick(taskFile('task-001'));
     expect((await readTaskSummaries(dir))[0]).toMatchObject({ status: 'in_progress', owner: 'main' });
-    expect(entryOf('task-001')![5]).toBe(1); // settled now that the clock moved past the write
+    expect(entryOf('task-001')!.settled).toBe(1); // settled now that the clock moved past the write
     expect((await readSession(dir))?.phase).toBe('execute');
   });
 

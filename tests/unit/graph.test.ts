@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Graph, alg } from '@dagrejs/graphlib';
-import { assertValidGraph, checkGraph, criticalPath, dependentsOf, downstreamWeight, topologicalOrder, waves } from '../../src/core/graph.js';
-import { compareIdsPure } from '../../src/core/ids.js';
+import { assertValidGraph, checkGraph, criticalPath, dependentsOf, downstreamWeight, topologicalOrder, unblockedPending, waves } from '../../src/core/graph.js';
+import { compareIdsPure, sortIds } from '../../src/core/ids.js';
 import { PivError } from '../../src/errors.js';
 import { remaining } from '../../src/verbs/status.js';
 import { task } from './fixtures.js';
@@ -116,6 +116,8 @@ describe('linear graph functions agree with the graphlib formulation', () => {
     const done = new Set(tasks.filter(() => rand() < 0.4).map((t) => t.id));
     const marked = tasks.map((t) => ({ ...t, status: done.has(t.id) ? ('completed' as const) : t.status }));
     const rest = remaining(marked);
+    const status = new Map(marked.map((t) => [t.id, t.status]));
+    expect(unblockedPending(marked)).toEqual(marked.filter((t) => t.status === 'pending' && t.blocked_by.every((d) => status.get(d) === 'completed')));
     expect(criticalPath(marked, (t) => t.status !== 'completed')).toEqual(rest.length ? reference(rest).critical : { ids: [], tokens: 0 });
   });
 
@@ -128,5 +130,13 @@ describe('linear graph functions agree with the graphlib formulation', () => {
     expect(problems[0]!.ids).toHaveLength(300);
     expect(problems[0]!.ids[0]).toBe('task-001');
     expect(() => waves(chain)).toThrow(PivError);
+  });
+});
+
+describe('sortIds', () => {
+  it('orders exactly as compareIdsPure, by placement or by sorting', () => {
+    const canonical = Array.from({ length: 500 }, (_, i) => `task-${String(i + 1).padStart(3, '0')}`).reverse();
+    const odd = ['task-010', 'task-9', 'task-009', 'task-x', 'notes', 'task-1e3', 'task-100000000', 'task-2'];
+    for (const list of [canonical, [...canonical, ...odd], odd, [], ['task-001']]) expect(sortIds(list)).toEqual([...list].sort(compareIdsPure));
   });
 });
