@@ -22,29 +22,31 @@ export function compareIdsPure(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** A canonical task id: task-N, N at most 15 digits (so Number(N) is exact). */
+const CANONICAL = /^task-\d{1,15}$/;
+
 /**
  * `ids` sorted as compareIdsPure orders them. Returns a new array. Canonical ids (task-N, one id per number, numbers not
  * far beyond the count) are placed by number in linear time; anything else is sorted with each number computed once.
+ * Built-ins (a regex, Number) rather than a loop per character: this runs on 10,000 ids in a process that just started.
  */
 export function sortIds(ids: readonly string[]): string[] {
-  const numbers = new Float64Array(ids.length);
-  let max = -1;
-  for (let i = 0; i < ids.length; i++) {
-    const n = idNumber(ids[i]!);
-    numbers[i] = n;
-    if (n > max) max = n;
+  const limit = 16 * ids.length + 1024;
+  const slots: (string | undefined)[] = [];
+  let placed = 0;
+  for (const id of ids) {
+    if (!CANONICAL.test(id)) break;
+    const n = Number(id.slice(5));
+    if (n >= limit || slots[n] !== undefined) break;
+    slots[n] = id;
+    placed++;
   }
-  if (max < 16 * ids.length + 1024) {
-    const slots: (string | undefined)[] = new Array(max + 1);
-    let placed = 0;
-    for (let i = 0; i < ids.length; i++) {
-      const n = numbers[i]!;
-      if (!Number.isInteger(n) || n < 0 || slots[n] !== undefined || !ids[i]!.startsWith('task-')) break;
-      slots[n] = ids[i];
-      placed++;
-    }
-    if (placed === ids.length) return slots.filter((id): id is string => id !== undefined);
+  if (placed === ids.length) {
+    const out: string[] = [];
+    for (const id of slots) if (id !== undefined) out.push(id);
+    return out;
   }
+  const numbers = ids.map(idNumber);
   const order = Array.from(ids.keys()).sort((a, b) => {
     const na = numbers[a]!;
     const nb = numbers[b]!;

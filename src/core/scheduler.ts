@@ -16,12 +16,10 @@ export function readySet<T extends Schedulable>(tasks: readonly T[]): T[] {
 /** Scheduling order (DESIGN §3): priority, then the heaviest path to the end of the graph (critical path first), then id. */
 export function sortForScheduling<T extends Schedulable>(candidates: readonly T[], all: readonly Schedulable[]): T[] {
   const down = downstreamLookup(all);
-  return [...candidates].sort(
-    (a, b) =>
-      PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority] ||
-      down(b.id) - down(a.id) ||
-      compareIdsPure(a.id, b.id),
-  );
+  // Keys computed once per candidate, not once per comparison.
+  const keyed = candidates.map((t) => ({ t, rank: PRIORITY_RANK[t.priority], down: down(t.id) }));
+  keyed.sort((a, b) => a.rank - b.rank || b.down - a.down || compareIdsPure(a.t.id, b.t.id));
+  return keyed.map((k) => k.t);
 }
 
 /** The task an agent should claim next, or null when none is ready. */

@@ -52,6 +52,8 @@ interface IndexShard {
   cols: IndexColumns;
   rows: Map<string, number>;
   changes: Map<string, Row | null>;
+  /** How many of its stored rows this call asked for (all of them: nothing to prune). */
+  asked: number;
 }
 
 /** A `.full` file: rel → [sha-256, value], the full value of a split file for the content with that hash. */
@@ -91,21 +93,13 @@ const enabled = () => process.env.PIV_CACHE !== 'off';
 
 const isTaskRel = (rel: string) => rel.startsWith('tasks/');
 
+const TASK_REL = /^tasks\/task-(\d{1,15})\.yaml$/;
+
 /** The shard holding `rel` (relative to `.agents/`): state files together, task files by number (tasks/task-N.yaml → tasks-⌊N/256⌋). */
 export function shardOf(rel: string): string {
   if (!isTaskRel(rel)) return 'state';
-  // tasks/task-<digits>.yaml, read digit by digit (this runs once per task file on every call).
-  const end = rel.length - '.yaml'.length;
-  if (rel.startsWith('task-', 6) && rel.endsWith('.yaml') && end > 11 && end - 11 < 16) {
-    let n = 0;
-    for (let i = 11; i < end; i++) {
-      const d = rel.charCodeAt(i) - 48;
-      if (d < 0 || d > 9) return 'tasks-x';
-      n = n * 10 + d;
-    }
-    return `tasks-${Math.floor(n / SHARD_TASKS)}`;
-  }
-  return 'tasks-x';
+  const m = TASK_REL.exec(rel);
+  return m ? `tasks-${Math.floor(Number(m[1]) / SHARD_TASKS)}` : 'tasks-x';
 }
 
 const emptyColumns = (): IndexColumns => ({ rel: [], key: [], hash: [], settled: [], data: [] });
@@ -134,7 +128,7 @@ function loadIndex(cacheDir: string, name: string): IndexShard {
   const cols = loadColumns(file);
   const rows = new Map<string, number>();
   for (let i = 0; i < cols.rel.length; i++) rows.set(cols.rel[i]!, i);
-  return { file, cols, rows, changes: new Map() };
+  return { file, cols, rows, changes: new Map(), asked: 0 };
 }
 
 function loadFull(cacheDir: string, name: string): FullShard {
@@ -267,7 +261,7 @@ export async function readThrough<V, S = V>(agentsDir: string, rels: readonly st
   const fulls = new Map<string, FullShard>();
   const index = (name: string) => {
     let s = indexes.get(name);
-    if (!s) indexes.set(name, (s = on ? loadIndex(cacheDir, name) : { file: '', cols: emptyColumns(), rows: new Map(), changes: new Map() }));
+    if (!s) indexes.set(name, (s = on ? loadIndex(cacheDir, name) : { file: '', cols: emptyColumns(), rows: new Map(), changes: new Map(), asked: 0 }));
     return s;
   };
   const full = (name: string) => {
@@ -300,6 +294,7 @@ export async function readThrough<V, S = V>(agentsDir: string, rels: readonly st
     } catch {
       st = null; // no access to the folder: reading the file reports it as it always did
     }
+    if (s.rows.has(rel)) s.asked++;
     if (st === undefined) {
       out[i] = { rel, missing: true };
       drop(s, rel);
@@ -388,6 +383,7 @@ export async function readThrough<V, S = V>(agentsDir: string, rels: readonly st
   if (opts.complete) {
     const present = new Set(rels);
     for (const shard of indexes.values()) {
+      if (shard.asked === shard.cols.rel.length && shard.changes.size === 0) continue; // every row asked for: none to drop
       for (const rel of [...shard.cols.rel, ...shard.changes.keys()]) {
         if (isTaskRel(rel) && !present.has(rel) && has(shard, rel)) {
           drop(shard, rel);
@@ -475,7 +471,7 @@ export async function endWrites(agentsDir: string): Promise<void> {
   const fulls = new Map<string, FullShard>();
   const index = (name: string) => {
     let s = indexes.get(name);
-    if (!s) indexes.set(name, (s = { file: path.join(cacheDir, `${name}.json`), cols: emptyColumns(), rows: new Map(), changes: new Map() }));
+    if (!s) indexes.set(name, (s = { file: path.join(cacheDir, `${name}.json`), cols: emptyColumns(), rows: new Map(), changes: new Map(), asked: 0 }));
     return s;
   };
   const full = (name: string) => {

@@ -1,6 +1,5 @@
 // Store: the only code that reads or writes .agents/; every read is validated (or served from a cache of what validated), every write is atomic (readers never see a partial file).
-import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import fs, { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkGraph } from '../core/graph.js';
@@ -13,6 +12,13 @@ import type { AgentState, Config, SchemaName, Session, Task } from './schemas.js
 export { withStateLock } from './lock.js';
 export { findRepoRoot, layout, rel, requireInitialized } from './layout.js';
 import { sortIds } from '../core/ids.js';
+
+// fs.promises is loaded on first use (node:fs/promises costs ~1 ms to load; the cached read path never needs it).
+const copyFile = (from: string, to: string) => fs.promises.copyFile(from, to);
+const mkdir = (dir: string, opts: { recursive: true }) => fs.promises.mkdir(dir, opts);
+const readFile = (file: string, enc: 'utf8') => fs.promises.readFile(file, enc);
+const rename = (from: string, to: string) => fs.promises.rename(from, to);
+const rm = (file: string, opts: { force: true }) => fs.promises.rm(file, opts);
 
 /** Atomic write (temp file + fsync + rename, by write-file-atomic), loaded only by verbs that write. */
 async function writeFileAtomic(file: string, data: string): Promise<void> {
@@ -123,11 +129,11 @@ export async function requireSession(root: string): Promise<Session> {
   return session;
 }
 
-/** Ids of the task files present, sorted (from file names; nothing is parsed). */
+/** Ids of the task files present, sorted (from file names; nothing is parsed). A sync readdir: one call, no thread hop. */
 export async function listTaskIds(root: string): Promise<string[]> {
   let names: string[];
   try {
-    names = await readdir(layout(root).tasksDir);
+    names = readdirSync(layout(root).tasksDir);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
@@ -289,7 +295,7 @@ export async function readAgentState(root: string, agent: string): Promise<Agent
 export async function readAgentStates(root: string): Promise<AgentState[]> {
   let names: string[];
   try {
-    names = (await readdir(layout(root).agentStatesDir)).filter((n) => n.endsWith('.yaml')).sort();
+    names = readdirSync(layout(root).agentStatesDir).filter((n) => n.endsWith('.yaml')).sort();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
