@@ -40,6 +40,10 @@ export async function bundle() {
     banner: {
       js: "import { createRequire as __pivCreateRequire } from 'node:module'; import { fileURLToPath as __pivFileURLToPath } from 'node:url'; const require = __pivCreateRequire(import.meta.url); const __filename = __pivFileURLToPath(import.meta.url);",
     },
+    // yaml's ESM build (the one its package serves browsers; the same sources as its CommonJS dist/): scope-hoisted, it
+    // evaluates ~2 ms faster than the CommonJS build every time piv parses or writes YAML. Its only difference: warnings
+    // go to console.warn instead of process.emitWarning (both stderr).
+    alias: { yaml: './node_modules/yaml/browser/index.js' },
     define: { PIV_VERSION: JSON.stringify(version), PIV_CACHE_BUILD: JSON.stringify(cacheBuild(version)) },
     sourcemap: 'linked',
     logLevel: 'warning',

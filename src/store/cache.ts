@@ -400,6 +400,13 @@ export async function readThrough<V, S = V>(agentsDir: string, rels: readonly st
       for (const rel of Object.keys(f.entries)) if (!has(shard, rel)) f.changes.set(rel, null);
     }
   }
+  const scope = scopes.get(agentsDir);
+  if (scope) {
+    // Under the state lock: what this read learnt is written with the lock's writes, once, when it is released.
+    for (const shard of indexes.values()) for (const [rel, row] of shard.changes) if (!scope.pending.has(rel)) scope.learnt.set(rel, row);
+    for (const f of fulls.values()) for (const [rel, e] of f.changes) if (!scope.pending.has(rel)) scope.learntFull.set(rel, e);
+    return out;
+  }
   const wrote = await writeShards(cacheDir, indexes.values(), fulls.values());
   if (opts.complete && (wrote || rels.length === 0)) pruneShards(cacheDir, new Set(indexes.keys()));
   return out;
@@ -426,14 +433,14 @@ interface Pending {
   st?: Stats;
 }
 
-/** Open write scopes (withStateLock) per `.agents/` folder, and what their writes left to record. */
-const scopes = new Map<string, { depth: number; pending: Map<string, Pending> }>();
+/** Open write scopes (withStateLock) per `.agents/` folder: what their writes left to record, and what their reads learnt. */
+const scopes = new Map<string, { depth: number; pending: Map<string, Pending>; learnt: Map<string, Row | null>; learntFull: Map<string, [string, unknown] | null> }>();
 
 /** Starts recording this process's writes under `agentsDir` (withStateLock calls it when it takes the lock). */
 export function beginWrites(agentsDir: string): void {
   const scope = scopes.get(agentsDir);
   if (scope) scope.depth++;
-  else scopes.set(agentsDir, { depth: 1, pending: new Map() });
+  else scopes.set(agentsDir, { depth: 1, pending: new Map(), learnt: new Map(), learntFull: new Map() });
 }
 
 /**
@@ -465,7 +472,7 @@ export async function endWrites(agentsDir: string): Promise<void> {
   if (!scope) return;
   if (--scope.depth > 0) return;
   scopes.delete(agentsDir);
-  if (scope.pending.size === 0) return;
+  if (scope.pending.size + scope.learnt.size + scope.learntFull.size === 0) return;
   const cacheDir = path.join(agentsDir, CACHE_DIR);
   const indexes = new Map<string, IndexShard>();
   const fulls = new Map<string, FullShard>();
@@ -479,6 +486,9 @@ export async function endWrites(agentsDir: string): Promise<void> {
     if (!s) fulls.set(name, (s = { file: path.join(cacheDir, `${name}.full.json`), entries: {}, changes: new Map() }));
     return s;
   };
+  // What reads learnt first; what this scope wrote overrides it.
+  for (const [rel, row] of scope.learnt) if (!scope.pending.has(rel)) index(shardOf(rel)).changes.set(rel, row);
+  for (const [rel, e] of scope.learntFull) if (!scope.pending.has(rel)) full(shardOf(rel)).changes.set(rel, e);
   for (const [rel, p] of scope.pending) {
     const name = shardOf(rel);
     if (p.value === null || !p.st) {
