@@ -277,138 +277,143 @@ export async function readThrough<V, S = V>(agentsDir: string, rels: readonly st
   };
 
   const out: Outcome<V, S>[] = new Array(rels.length);
-  /** Files to read: their index in `rels`, shard, stat (null when stat itself failed) and the row whose hash may spare the parse. */
-  const toRead: { i: number; name: string; st: Stats | null; row: Row | undefined }[] = [];
-  let lastName = '';
-  let s: IndexShard | undefined;
+  // One shard at a time, written (outside the lock) before the next is read: a cold read of 10,000 tasks never holds
+  // more than one shard's parsed values beside its answer.
+  const groups = new Map<string, number[]>();
   for (let i = 0; i < rels.length; i++) {
-    const rel = rels[i]!;
-    const name = shardOf(rel);
-    if (name !== lastName || !s) {
-      s = index(name);
-      lastName = name;
-    }
-    let st: Stats | undefined | null;
-    try {
-      st = statSync(agentsDir + path.sep + rel, { throwIfNoEntry: false });
-    } catch {
-      st = null; // no access to the folder: reading the file reports it as it always did
-    }
-    if (s.rows.has(rel)) s.asked++;
-    if (st === undefined) {
-      out[i] = { rel, missing: true };
-      drop(s, rel);
-      continue;
-    }
-    // The hot path: an unchanged row of the loaded columns, read in place.
-    const r = s.changes.size === 0 ? s.rows.get(rel) : undefined;
-    if (r !== undefined && st !== null) {
-      const k = s.cols.key;
-      const same = k[4 * r] === st.size && k[4 * r + 1] === st.mtimeMs && k[4 * r + 2] === st.ctimeMs && k[4 * r + 3] === st.ino && st.isFile();
-      if (same && s.cols.settled[r] === 1) {
-        if (!needFull) {
-          out[i] = found(rel, s, r, undefined, undefined);
-          continue;
-        }
-        const f = fullOf(full(name), rel);
-        if (f && f[0] === s.cols.hash[r]) {
-          out[i] = found(rel, s, r, undefined, f[1]);
-          continue;
-        }
-      }
-      toRead.push({ i, name, st, row: same ? rowOf(s, rel) : undefined });
-      continue;
-    }
-    const row = rowOf(s, rel);
-    const same = st !== null && row !== undefined && st.isFile() && row.size === st.size && row.mtime === st.mtimeMs && row.ctime === st.ctimeMs && row.ino === st.ino;
-    if (same && row.settled) {
-      const f = needFull ? fullOf(full(name), rel) : undefined;
-      if (!needFull || (f && f[0] === row.hash)) {
-        out[i] = found(rel, s, undefined, row, f?.[1]);
-        continue;
-      }
-    }
-    toRead.push({ i, name, st, row: same ? row : undefined });
+    const name = shardOf(rels[i]!);
+    const g = groups.get(name);
+    if (g) g.push(i);
+    else groups.set(name, [i]);
   }
-
-  let removed = false;
-  if (toRead.length > 0) {
-    // The file system's "now", taken after the stats and before the reads: an entry older than it is settled.
-    const marker = on ? fsNow(cacheDir) : Number.NEGATIVE_INFINITY;
-    const hash = await hasher();
-    for (const { i, name, st, row } of toRead) {
+  const scope = scopes.get(agentsDir);
+  /** The file system's "now", taken once before the first read (after which any write gets a ctime at least this). */
+  let marker: number | undefined;
+  let wrote = false;
+  for (const [name, group] of groups) {
+    /** Files to read: their index in `rels`, stat (null when stat itself failed) and the row whose hash may spare the parse. */
+    const toRead: { i: number; st: Stats | null; row: Row | undefined }[] = [];
+    const s = index(name);
+    for (const i of group) {
       const rel = rels[i]!;
-      const shard = index(name);
-      let bytes: Buffer;
-      let text: string;
+      let st: Stats | undefined | null;
       try {
-        bytes = readFileSync(agentsDir + path.sep + rel);
-        text = bytes.toString('utf8'); // throws for a file too large for a string
-      } catch (error) {
-        out[i] = (error as NodeJS.ErrnoException).code === 'ENOENT' ? { rel, missing: true } : { rel, error: opts.unreadable(rel, error) };
-        drop(shard, rel);
-        removed = true;
+        st = statSync(agentsDir + path.sep + rel, { throwIfNoEntry: false });
+      } catch {
+        st = null; // no access to the folder: reading the file reports it as it always did
+      }
+      if (s.rows.has(rel)) s.asked++;
+      if (st === undefined) {
+        out[i] = { rel, missing: true };
+        drop(s, rel);
         continue;
       }
-      const digest = hash(bytes);
-      const cacheable = on && st !== null && st.isFile();
-      const settled = cacheable && st.mtimeMs < marker && st.ctimeMs < marker;
-      if (row && row.hash === digest) {
-        // The bytes the row was made from: its data stands.
+      // The hot path: an unchanged row of the loaded columns, read in place.
+      const r = s.changes.size === 0 ? s.rows.get(rel) : undefined;
+      if (r !== undefined && st !== null) {
+        const k = s.cols.key;
+        const same = k[4 * r] === st.size && k[4 * r + 1] === st.mtimeMs && k[4 * r + 2] === st.ctimeMs && k[4 * r + 3] === st.ino && st.isFile();
+        if (same && s.cols.settled[r] === 1) {
+          if (!needFull) {
+            out[i] = found(rel, s, r, undefined, undefined);
+            continue;
+          }
+          const f = fullOf(full(name), rel);
+          if (f && f[0] === s.cols.hash[r]) {
+            out[i] = found(rel, s, r, undefined, f[1]);
+            continue;
+          }
+        }
+        toRead.push({ i, st, row: same ? rowOf(s, rel) : undefined });
+        continue;
+      }
+      const row = rowOf(s, rel);
+      const same = st !== null && row !== undefined && st.isFile() && row.size === st.size && row.mtime === st.mtimeMs && row.ctime === st.ctimeMs && row.ino === st.ino;
+      if (same && row.settled) {
         const f = needFull ? fullOf(full(name), rel) : undefined;
-        if (!needFull || (f && f[0] === digest)) {
-          out[i] = found(rel, shard, undefined, row, f?.[1]);
-          if (settled && !row.settled) shard.changes.set(rel, { ...row, settled: true });
+        if (!needFull || (f && f[0] === row.hash)) {
+          out[i] = found(rel, s, undefined, row, f?.[1]);
           continue;
         }
       }
-      let value: V;
-      try {
-        value = await opts.codec.parse(rel, text);
-      } catch (error) {
-        out[i] = { rel, error };
-        drop(shard, rel);
-        removed = true;
-        continue;
-      }
-      const data = split ? split.summarize(value) : [value];
-      out[i] = split ? { rel, value, summary: split.expand(data.map((v) => [v]), 0) } : { rel, value };
-      if (!cacheable) continue;
-      shard.changes.set(rel, { size: st.size, mtime: st.mtimeMs, ctime: st.ctimeMs, ino: st.ino, hash: digest, settled, data });
-      if (split) full(name).changes.set(rel, [digest, value]);
+      toRead.push({ i, st, row: same ? row : undefined });
     }
-  }
-  if (!on) return out;
 
-  if (opts.complete) {
-    const present = new Set(rels);
-    for (const shard of indexes.values()) {
-      if (shard.asked === shard.cols.rel.length && shard.changes.size === 0) continue; // every row asked for: none to drop
-      for (const rel of [...shard.cols.rel, ...shard.changes.keys()]) {
-        if (isTaskRel(rel) && !present.has(rel) && has(shard, rel)) {
+    let removed = false;
+    if (toRead.length > 0) {
+      // Taken before any bytes are read: an entry whose mtime and ctime are older than it is settled.
+      marker ??= on ? fsNow(cacheDir) : Number.NEGATIVE_INFINITY;
+      const hash = await hasher();
+      for (const { i, st, row } of toRead) {
+        const rel = rels[i]!;
+        const shard = s;
+        let bytes: Buffer;
+        let text: string;
+        try {
+          bytes = readFileSync(agentsDir + path.sep + rel);
+          text = bytes.toString('utf8'); // throws for a file too large for a string
+        } catch (error) {
+          out[i] = (error as NodeJS.ErrnoException).code === 'ENOENT' ? { rel, missing: true } : { rel, error: opts.unreadable(rel, error) };
           drop(shard, rel);
+          removed = true;
+          continue;
+        }
+        const digest = hash(bytes);
+        const cacheable = on && st !== null && st.isFile();
+        const settled = cacheable && st.mtimeMs < marker && st.ctimeMs < marker;
+        if (row && row.hash === digest) {
+          // The bytes the row was made from: its data stands.
+          const f = needFull ? fullOf(full(name), rel) : undefined;
+          if (!needFull || (f && f[0] === digest)) {
+            out[i] = found(rel, shard, undefined, row, f?.[1]);
+            if (settled && !row.settled) shard.changes.set(rel, { ...row, settled: true });
+            continue;
+          }
+        }
+        let value: V;
+        try {
+          value = await opts.codec.parse(rel, text);
+        } catch (error) {
+          out[i] = { rel, error };
+          drop(shard, rel);
+          removed = true;
+          continue;
+        }
+        const data = split ? split.summarize(value) : [value];
+        // A summary read keeps no full value: 10,000 parsed tasks held to the end would double the peak memory.
+        out[i] = split ? { rel, value: (needFull ? value : undefined) as V, summary: split.expand(data.map((v) => [v]), 0) } : { rel, value };
+        if (!cacheable) continue;
+        shard.changes.set(rel, { size: st.size, mtime: st.mtimeMs, ctime: st.ctimeMs, ino: st.ino, hash: digest, settled, data });
+        if (split) full(name).changes.set(rel, [digest, value]);
+      }
+    }
+    if (!on) continue;
+
+    if (opts.complete && !(s.asked === s.cols.rel.length && s.changes.size === 0)) {
+      // Rows of task files no longer there (every row asked for: none to drop).
+      const present = new Set(group.map((i) => rels[i]!));
+      for (const rel of [...s.cols.rel, ...s.changes.keys()]) {
+        if (isTaskRel(rel) && !present.has(rel) && has(s, rel)) {
+          drop(s, rel);
           removed = true;
         }
       }
     }
-  }
-  if (removed && split) {
-    // Full values whose row went away go too, so a .full file never outgrows its index.
-    for (const [name, shard] of indexes) {
-      if (name === 'state' || ![...shard.changes.values()].includes(null)) continue;
+    if (removed && split && name !== 'state' && [...s.changes.values()].includes(null)) {
+      // Full values whose row went away go too, so a .full file never outgrows its index.
       const f = full(name);
-      for (const rel of Object.keys(f.entries)) if (!has(shard, rel)) f.changes.set(rel, null);
+      for (const rel of Object.keys(f.entries)) if (!has(s, rel)) f.changes.set(rel, null);
     }
+    const f = fulls.get(name);
+    if (scope) {
+      // Under the state lock: what this read learnt is written with the lock's writes, once, when it is released.
+      for (const [rel, row] of s.changes) if (!scope.pending.has(rel)) scope.learnt.set(rel, row);
+      if (f) for (const [rel, e] of f.changes) if (!scope.pending.has(rel)) scope.learntFull.set(rel, e);
+    } else if (await writeShards(cacheDir, [s], f ? [f] : [])) wrote = true;
+    indexes.delete(name);
+    fulls.delete(name);
   }
-  const scope = scopes.get(agentsDir);
-  if (scope) {
-    // Under the state lock: what this read learnt is written with the lock's writes, once, when it is released.
-    for (const shard of indexes.values()) for (const [rel, row] of shard.changes) if (!scope.pending.has(rel)) scope.learnt.set(rel, row);
-    for (const f of fulls.values()) for (const [rel, e] of f.changes) if (!scope.pending.has(rel)) scope.learntFull.set(rel, e);
-    return out;
-  }
-  const wrote = await writeShards(cacheDir, indexes.values(), fulls.values());
-  if (opts.complete && (wrote || rels.length === 0)) pruneShards(cacheDir, new Set(indexes.keys()));
+  if (on && !scope && opts.complete && (wrote || rels.length === 0)) pruneShards(cacheDir, new Set(groups.keys()));
   return out;
 }
 
