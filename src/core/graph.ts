@@ -1,8 +1,8 @@
-// Task graph: pure functions over tasks (no I/O); a graph that passes checkGraph is a DAG whose every edge names an existing task.
-import { Graph, alg } from '@dagrejs/graphlib';
+// Task graph: pure functions over tasks (no I/O), each linear in tasks + edges; a graph that passes checkGraph is a DAG whose every edge names an existing task.
+import { createRequire } from 'node:module';
+import type { Graph } from '@dagrejs/graphlib';
 import { PivError } from '../errors.js';
-import { compareIdsPure } from './ids.js';
-
+import { compareIdsPure, sortIds } from './ids.js';
 
 /** The part of a task the graph needs. */
 export interface GraphTask {
@@ -19,10 +19,111 @@ export type GraphProblem =
   | { kind: 'cycle'; ids: string[]; message: string };
 
 /**
+ * The graph as arrays: node i is the first task with id ids[i]; edges run dependency → dependent (blocked_by read
+ * backwards), self-edges and edges from missing ids left out. `order` is a topological order (Kahn's algorithm); it
+ * holds fewer than n nodes exactly when there is a cycle. Built in O(tasks + edges).
+ */
+interface Indexed {
+  /** The array this was built from, element by element (to tell a reused array from a changed one). */
+  input: readonly GraphTask[];
+  n: number;
+  ids: string[];
+  tasks: GraphTask[];
+  index: Map<string, number>;
+  /** No duplicate id, no self-dependency, no dependency on a missing id. */
+  clean: boolean;
+  /** Successors of i: succ[succStart[i] .. succStart[i + 1]). */
+  succStart: Int32Array;
+  succ: Int32Array;
+  /** Number of predecessors (distinct edges counted once per blocked_by entry). */
+  preds: Int32Array;
+  order: Int32Array;
+  /** How many nodes `order` holds (n for a DAG). */
+  ordered: number;
+  /** Wave of each node: 0 without dependencies, else one more than its deepest dependency. */
+  level: Int32Array;
+}
+
+const indexCache = new WeakMap<readonly GraphTask[], Indexed>();
+
+/** Indexes `tasks`, once per array while its elements stay the same objects (the store's check and the scheduler share one list); estimates are read live. */
+function indexed(tasks: readonly GraphTask[]): Indexed {
+  const hit = indexCache.get(tasks);
+  if (hit && hit.input.length === tasks.length && tasks.every((t, i) => hit.input[i] === t)) return hit;
+  const index = new Map<string, number>();
+  const ids: string[] = [];
+  const nodes: GraphTask[] = [];
+  for (const t of tasks) {
+    if (index.has(t.id)) continue;
+    index.set(t.id, ids.length);
+    ids.push(t.id);
+    nodes.push(t);
+  }
+  const n = ids.length;
+  let clean = n === tasks.length;
+  const succStart = new Int32Array(n + 1);
+  const preds = new Int32Array(n);
+  // Counting pass, then a fill pass: compressed adjacency lists without one array per node.
+  for (let v = 0; v < n; v++) {
+    const deps = nodes[v]!.blocked_by;
+    for (let k = 0; k < deps.length; k++) {
+      const u = index.get(deps[k]!);
+      if (u === undefined || u === v) {
+        clean = false;
+        continue;
+      }
+      succStart[u + 1]!++;
+      preds[v]!++;
+    }
+  }
+  for (let i = 0; i < n; i++) succStart[i + 1]! += succStart[i]!;
+  const fill = succStart.slice(0, n);
+  const succ = new Int32Array(succStart[n]!);
+  for (let v = 0; v < n; v++) {
+    const deps = nodes[v]!.blocked_by;
+    for (let k = 0; k < deps.length; k++) {
+      const u = index.get(deps[k]!);
+      if (u === undefined || u === v) continue;
+      succ[fill[u]!++] = v;
+    }
+  }
+  // Kahn's algorithm: a node enters the order once all its dependencies did; its level is one past the deepest one.
+  const waiting = preds.slice();
+  const level = new Int32Array(n);
+  const order = new Int32Array(n);
+  let ordered = 0;
+  for (let v = 0; v < n; v++) if (waiting[v] === 0) order[ordered++] = v;
+  for (let head = 0; head < ordered; head++) {
+    const u = order[head]!;
+    const next = level[u]! + 1;
+    for (let e = succStart[u]!; e < succStart[u + 1]!; e++) {
+      const v = succ[e]!;
+      if (level[v]! < next) level[v] = next;
+      if (--waiting[v]! === 0) order[ordered++] = v;
+    }
+  }
+  const result: Indexed = { input: [...tasks], n, ids, tasks: nodes, index, clean, succStart, succ, preds, order, ordered, level };
+  indexCache.set(tasks, result);
+  return result;
+}
+
+/** Node indices sorted by id (compareIdsPure); linear when the tasks come sorted, as the store gives them. */
+function byId(g: Indexed): Int32Array {
+  const out = new Int32Array(g.n);
+  for (let i = 0; i < g.n; i++) out[i] = i;
+  const sorted = sortIds(g.ids);
+  for (let i = 0; i < g.n; i++) if (sorted[i] !== g.ids[i]) return out.sort((a, b) => compareIdsPure(g.ids[a]!, g.ids[b]!));
+  return out;
+}
+
+/**
  * Every structural problem of a task list: duplicate ids, self-dependencies, references to missing ids, cycles.
  * Returns [] for a valid DAG. Each problem names the ids involved (a cycle in blocked_by order: a → b → a, a is blocked by b).
+ * Linear in tasks + edges; only when that pass finds a cycle is graphlib loaded to name each one.
  */
 export function checkGraph(tasks: readonly GraphTask[]): GraphProblem[] {
+  const g = indexed(tasks);
+  if (g.clean && g.ordered === g.n) return [];
   const problems: GraphProblem[] = [];
   const seen = new Map<string, number>();
   for (const t of tasks) seen.set(t.id, (seen.get(t.id) ?? 0) + 1);
@@ -33,10 +134,12 @@ export function checkGraph(tasks: readonly GraphTask[]): GraphProblem[] {
       else if (!seen.has(dep)) problems.push({ kind: 'missing_dependency', ids: [t.id], missing: dep, message: `${t.id} is blocked by ${dep}, which does not exist` });
     }
   }
-  const g = buildGraph(tasks);
-  for (const component of alg.findCycles(g)) {
+  if (g.ordered === g.n) return problems;
+  const { alg } = graphlib();
+  const full = buildGraph(tasks);
+  for (const component of alg.findCycles(full)) {
     if (component.length === 1) continue; // a self-edge, reported above
-    const cycle = orderCycle(g, component);
+    const cycle = orderCycle(full, component);
     problems.push({ kind: 'cycle', ids: cycle.slice(0, -1), message: `dependency cycle: ${cycle.join(' → ')} (each is blocked by the next)` });
   }
   return problems;
@@ -52,9 +155,14 @@ export function assertValidGraph(tasks: readonly GraphTask[], what = 'the task g
   });
 }
 
+/** graphlib (CommonJS), loaded synchronously on first use: only a graph with a cycle needs it, so start-up never pays for it. */
+function graphlib(): typeof import('@dagrejs/graphlib') {
+  return createRequire(import.meta.url)('@dagrejs/graphlib') as typeof import('@dagrejs/graphlib');
+}
+
 /** A graphlib digraph with one node per task and an edge dependency → dependent. Missing ids become nodes too. */
 export function buildGraph(tasks: readonly GraphTask[]): Graph {
-  const g = new Graph({ directed: true });
+  const g = new (graphlib().Graph)({ directed: true });
   for (const t of tasks) g.setNode(t.id, t);
   for (const t of tasks) for (const dep of t.blocked_by) if (dep !== t.id) g.setEdge(dep, t.id);
   return g;
@@ -83,20 +191,25 @@ function orderCycle(g: Graph, component: string[]): string[] {
   return [...pathIds, start];
 }
 
+/** Throws when `g` has a cycle: the functions below need a DAG (the store never hands out another). */
+function requireDag(g: Indexed): void {
+  if (g.ordered !== g.n) throw new PivError('invalid_graph', 'the task graph has a cycle', { hint: 'Run `piv validate --stage state` to see it.' });
+}
+
 /**
  * Waves (levels): wave 0 holds the tasks with no dependency, wave n the tasks whose deepest dependency is in wave n-1.
- * Tasks of one wave can run in parallel. Ids sorted within a wave. Requires a valid DAG.
+ * Tasks of one wave can run in parallel. Ids sorted within a wave. Requires a valid DAG; linear in tasks + edges.
  */
 export function waves(tasks: readonly GraphTask[]): string[][] {
-  const g = buildGraph(tasks);
-  const level = new Map<string, number>();
-  for (const id of alg.topsort(g)) {
-    const preds = (g.predecessors(id) as string[] | undefined) ?? [];
-    level.set(id, preds.length === 0 ? 0 : Math.max(...preds.map((p) => level.get(p)!)) + 1);
-  }
+  const g = indexed(tasks);
+  requireDag(g);
   const out: string[][] = [];
-  for (const [id, n] of level) (out[n] ??= []).push(id);
-  return out.map((w) => w.sort(compareIdsPure));
+  const sorted = byId(g);
+  for (let k = 0; k < g.n; k++) {
+    const v = sorted[k]!;
+    (out[g.level[v]!] ??= []).push(g.ids[v]!);
+  }
+  return out;
 }
 
 /** Topological order: wave by wave, ids ascending within a wave (deterministic). Requires a valid DAG. */
@@ -104,51 +217,102 @@ export function topologicalOrder(tasks: readonly GraphTask[]): string[] {
   return waves(tasks).flat();
 }
 
-/** Estimated tokens of a task for path lengths: its estimate, or 0 when unknown. */
-function weight(t: GraphTask | undefined): number {
-  return t?.estimated_tokens ?? 0;
+/**
+ * Heaviest path (estimated tokens) and longest chain (tasks) from each node to the end of the graph, itself included;
+ * with `keep`, over the kept nodes and the edges between them only (the others count as absent).
+ */
+function downstream(g: Indexed, keep?: Uint8Array): { down: Float64Array; depth: Int32Array } {
+  requireDag(g);
+  const down = new Float64Array(g.n);
+  const depth = new Int32Array(g.n);
+  for (let k = g.n - 1; k >= 0; k--) {
+    const u = g.order[k]!;
+    if (keep && !keep[u]) continue;
+    let best = 0;
+    let deepest = 0;
+    for (let e = g.succStart[u]!; e < g.succStart[u + 1]!; e++) {
+      const v = g.succ[e]!;
+      if (keep && !keep[v]) continue;
+      if (down[v]! > best) best = down[v]!;
+      if (depth[v]! > deepest) deepest = depth[v]!;
+    }
+    down[u] = (g.tasks[u]!.estimated_tokens ?? 0) + best;
+    depth[u] = 1 + deepest;
+  }
+  return { down, depth };
 }
 
 /**
  * For each task, the heaviest path (sum of estimated tokens) from it to the end of the graph, itself included.
- * Used to schedule tasks on the critical path first. Requires a valid DAG.
+ * Used to schedule tasks on the critical path first. Requires a valid DAG; linear in tasks + edges.
  */
 export function downstreamWeight(tasks: readonly GraphTask[]): Map<string, number> {
-  const g = buildGraph(tasks);
-  const byId = new Map(tasks.map((t) => [t.id, t]));
+  const g = indexed(tasks);
+  const { down } = downstream(g);
   const out = new Map<string, number>();
-  for (const id of alg.topsort(g).reverse()) {
-    const succ = (g.successors(id) as string[] | undefined) ?? [];
-    out.set(id, weight(byId.get(id)) + (succ.length ? Math.max(...succ.map((s) => out.get(s)!)) : 0));
-  }
+  for (let i = 0; i < g.n; i++) out.set(g.ids[i]!, down[i]!);
   return out;
+}
+
+/** downstreamWeight as a lookup (0 for an id not in `tasks`), without building a map: for sorting a few candidates. */
+export function downstreamLookup(tasks: readonly GraphTask[]): (id: string) => number {
+  const g = indexed(tasks);
+  const { down } = downstream(g);
+  return (id) => {
+    const i = g.index.get(id);
+    return i === undefined ? 0 : down[i]!;
+  };
 }
 
 /**
  * The critical path: the chain of dependent tasks with the largest total estimated tokens (ties: more tasks, then smaller ids).
- * Returns its ids in order and its total (tokens). Requires a valid DAG; [] and 0 for no tasks.
+ * With `include`, of the graph of the included tasks only (status: the work that remains, completed tasks left out), as if
+ * the others and their edges were not there. Returns its ids in order and its total (tokens). Requires a valid DAG; [] and 0
+ * for no tasks. Linear in tasks + edges.
  */
-export function criticalPath(tasks: readonly GraphTask[]): { ids: string[]; tokens: number } {
-  if (tasks.length === 0) return { ids: [], tokens: 0 };
-  const g = buildGraph(tasks);
-  const down = downstreamWeight(tasks);
-  const depth = new Map<string, number>();
-  for (const id of alg.topsort(g).reverse()) {
-    const succ = (g.successors(id) as string[] | undefined) ?? [];
-    depth.set(id, 1 + (succ.length ? Math.max(...succ.map((s) => depth.get(s)!)) : 0));
+export function criticalPath<T extends GraphTask>(tasks: readonly T[], include?: (task: T) => boolean): { ids: string[]; tokens: number } {
+  const g = indexed(tasks);
+  let keep: Uint8Array | undefined;
+  if (include) {
+    keep = new Uint8Array(g.n);
+    for (let i = 0; i < g.n; i++) keep[i] = include(g.tasks[i] as T) ? 1 : 0;
   }
-  const better = (a: string, b: string) =>
-    down.get(a)! - down.get(b)! || depth.get(a)! - depth.get(b)! || -compareIdsPure(a, b);
-  const starts = tasks.map((t) => t.id).filter((id) => ((g.predecessors(id) as string[] | undefined) ?? []).length === 0);
-  let node = starts.reduce((best, id) => (better(id, best) > 0 ? id : best));
-  const ids = [node];
+  const kept = (i: number) => !keep || keep[i] === 1;
+  // Start nodes: those with no dependency among the kept nodes.
+  const preds = keep ? new Int32Array(g.n) : g.preds;
+  if (keep) for (let u = 0; u < g.n; u++) if (keep[u]) for (let e = g.succStart[u]!; e < g.succStart[u + 1]!; e++) if (keep[g.succ[e]!]) preds[g.succ[e]!]!++;
+  const { down, depth } = downstream(g, keep);
+  const better = (a: number, b: number) => down[a]! - down[b]! || depth[a]! - depth[b]! || -compareIdsPure(g.ids[a]!, g.ids[b]!);
+  let node = -1;
+  for (let v = 0; v < g.n; v++) if (kept(v) && preds[v] === 0 && (node < 0 || better(v, node) > 0)) node = v;
+  if (node < 0) return { ids: [], tokens: 0 };
+  const start = node;
+  const ids = [g.ids[node]!];
   for (;;) {
-    const succ = (g.successors(node) as string[] | undefined) ?? [];
-    if (succ.length === 0) break;
-    node = succ.reduce((best, id) => (better(id, best) > 0 ? id : best));
-    ids.push(node);
+    let next = -1;
+    for (let e = g.succStart[node]!; e < g.succStart[node + 1]!; e++) {
+      const v = g.succ[e]!;
+      if (kept(v) && (next < 0 || better(v, next) > 0)) next = v;
+    }
+    if (next < 0) break;
+    node = next;
+    ids.push(g.ids[node]!);
   }
-  return { ids, tokens: down.get(ids[0]!)! };
+  return { ids, tokens: down[start]! };
+}
+
+/** The pending tasks whose every blocked_by task is completed, in the order given. Linear in tasks + edges. */
+export function unblockedPending<T extends GraphTask>(tasks: readonly T[]): T[] {
+  const g = indexed(tasks);
+  if (!g.clean) {
+    const status = new Map(tasks.map((t) => [t.id, t.status]));
+    return tasks.filter((t) => t.status === 'pending' && t.blocked_by.every((d) => status.get(d) === 'completed'));
+  }
+  const done = new Int32Array(g.n);
+  for (let u = 0; u < g.n; u++) if (g.tasks[u]!.status === 'completed') for (let e = g.succStart[u]!; e < g.succStart[u + 1]!; e++) done[g.succ[e]!]!++;
+  const out: T[] = [];
+  for (let v = 0; v < g.n; v++) if (g.tasks[v]!.status === 'pending' && done[v] === g.preds[v]) out.push(g.tasks[v] as T);
+  return out;
 }
 
 /** Ids of the tasks that list `id` in blocked_by (the reverse edges, derived, never stored), sorted. */

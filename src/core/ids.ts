@@ -1,11 +1,59 @@
 // Task ids: one ordering everywhere (task-9 before task-10), and the next free id.
 
+/** The number after an id's leading non-digits (task-012 → 12), NaN when the rest is not a number; no regex for the usual task-N. */
+function idNumber(id: string): number {
+  if (id.startsWith('task-')) {
+    let n = 0;
+    for (let i = 5; i < id.length; i++) {
+      const c = id.charCodeAt(i) - 48;
+      if (c < 0 || c > 9) return Number(id.replace(/^\D+/, ''));
+      n = n * 10 + c;
+    }
+    if (id.length > 5 && id.length < 20) return n;
+  }
+  return Number(id.replace(/^\D+/, ''));
+}
+
 /** Orders ids by their number, then as strings. */
 export function compareIdsPure(a: string, b: string): number {
-  const na = Number(a.replace(/^\D+/, ''));
-  const nb = Number(b.replace(/^\D+/, ''));
+  const na = idNumber(a);
+  const nb = idNumber(b);
   if (Number.isFinite(na) && Number.isFinite(nb) && na !== nb) return na - nb;
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A canonical task id: task-N, N at most 15 digits (so Number(N) is exact). */
+const CANONICAL = /^task-\d{1,15}$/;
+
+/**
+ * `ids` sorted as compareIdsPure orders them. Returns a new array. Canonical ids (task-N, one id per number, numbers not
+ * far beyond the count) are placed by number in linear time; anything else is sorted with each number computed once.
+ * Built-ins (a regex, Number) rather than a loop per character: this runs on 10,000 ids in a process that just started.
+ */
+export function sortIds(ids: readonly string[]): string[] {
+  const limit = 16 * ids.length + 1024;
+  const slots: (string | undefined)[] = [];
+  let placed = 0;
+  for (const id of ids) {
+    if (!CANONICAL.test(id)) break;
+    const n = Number(id.slice(5));
+    if (n >= limit || slots[n] !== undefined) break;
+    slots[n] = id;
+    placed++;
+  }
+  if (placed === ids.length) {
+    const out: string[] = [];
+    for (const id of slots) if (id !== undefined) out.push(id);
+    return out;
+  }
+  const numbers = ids.map(idNumber);
+  const order = Array.from(ids.keys()).sort((a, b) => {
+    const na = numbers[a]!;
+    const nb = numbers[b]!;
+    if (Number.isFinite(na) && Number.isFinite(nb) && na !== nb) return na - nb;
+    return ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : 0;
+  });
+  return order.map((i) => ids[i]!);
 }
 
 /** The id for the n-th task (1-based): task-001, …, task-999, task-1000. */

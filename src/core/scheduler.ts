@@ -1,35 +1,34 @@
 // Scheduler: derives the ready set, the next task, progress and session counts from the tasks alone; nothing here is stored.
 import type { Config, Priority, Task, TaskStatus } from '../store/schemas.js';
-import { downstreamWeight, topologicalOrder } from './graph.js';
+import { downstreamLookup, topologicalOrder, unblockedPending } from './graph.js';
 import { compareIdsPure } from './ids.js';
 
 export const PRIORITY_RANK: Record<Priority, number> = { critical: 0, high: 1, medium: 2, low: 3 };
 
-/** Tasks that can be claimed now: pending, with every blocked_by task completed. Sorted by scheduling order. */
-export function readySet(tasks: readonly Task[]): Task[] {
-  const status = new Map(tasks.map((t) => [t.id, t.status]));
-  const ready = tasks.filter((t) => t.status === 'pending' && t.blocked_by.every((d) => status.get(d) === 'completed'));
-  return sortForScheduling(ready, tasks);
+/** What scheduling reads of a task (a full Task or the store's TaskSummary). */
+export type Schedulable = Pick<Task, 'id' | 'status' | 'priority' | 'blocked_by' | 'estimated_tokens'>;
+
+/** Tasks that can be claimed now: pending, with every blocked_by task completed. Sorted by scheduling order. Linear in tasks + edges, plus sorting the ready ones. */
+export function readySet<T extends Schedulable>(tasks: readonly T[]): T[] {
+  return sortForScheduling(unblockedPending(tasks), tasks);
 }
 
 /** Scheduling order (DESIGN §3): priority, then the heaviest path to the end of the graph (critical path first), then id. */
-export function sortForScheduling(candidates: readonly Task[], all: readonly Task[]): Task[] {
-  const down = downstreamWeight(all);
-  return [...candidates].sort(
-    (a, b) =>
-      PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority] ||
-      (down.get(b.id) ?? 0) - (down.get(a.id) ?? 0) ||
-      compareIdsPure(a.id, b.id),
-  );
+export function sortForScheduling<T extends Schedulable>(candidates: readonly T[], all: readonly Schedulable[]): T[] {
+  const down = downstreamLookup(all);
+  // Keys computed once per candidate, not once per comparison.
+  const keyed = candidates.map((t) => ({ t, rank: PRIORITY_RANK[t.priority], down: down(t.id) }));
+  keyed.sort((a, b) => a.rank - b.rank || b.down - a.down || compareIdsPure(a.t.id, b.t.id));
+  return keyed.map((k) => k.t);
 }
 
 /** The task an agent should claim next, or null when none is ready. */
-export function nextTask(tasks: readonly Task[]): Task | null {
+export function nextTask<T extends Schedulable>(tasks: readonly T[]): T | null {
   return readySet(tasks)[0] ?? null;
 }
 
 /** A claim whose lease has ended (`now` in ms since epoch). */
-export function isLeaseExpired(task: Task, now: number): boolean {
+export function isLeaseExpired(task: Pick<Task, 'status' | 'lease_expires_at'>, now: number): boolean {
   return task.status === 'in_progress' && task.lease_expires_at !== null && Date.parse(task.lease_expires_at) <= now;
 }
 
@@ -45,7 +44,7 @@ export interface Progress {
 }
 
 /** Counts by status and totals (tokens) over all tasks. */
-export function progress(tasks: readonly Task[]): Progress {
+export function progress(tasks: readonly Pick<Task, 'status' | 'estimated_tokens' | 'actual_tokens'>[]): Progress {
   const counts: Record<TaskStatus, number> = { pending: 0, in_progress: 0, completed: 0, blocked: 0, failed: 0 };
   let estimated = 0;
   let actual = 0;
@@ -69,7 +68,7 @@ export interface Stall {
 }
 
 /** Explains an empty ready set: all done, or which tasks wait on which unfinished ones (leases judged at `nowMs`, ms since epoch). */
-export function explainStall(tasks: readonly Task[], nowMs: number = Date.now()): Stall {
+export function explainStall(tasks: readonly Pick<Task, 'id' | 'status' | 'owner' | 'blocker' | 'blocked_by' | 'lease_expires_at'>[], nowMs: number = Date.now()): Stall {
   const status = new Map(tasks.map((t) => [t.id, t.status]));
   return {
     all_done: tasks.length > 0 && tasks.every((t) => t.status === 'completed'),
@@ -88,7 +87,7 @@ export function explainStall(tasks: readonly Task[], nowMs: number = Date.now())
  * budget × critical_at − session_overhead tokens each (a task is never split; one larger than a session gets its own).
  * Returns 0 for no tasks.
  */
-export function sessionsNeeded(tasks: readonly Task[], tokens: Config['tokens']): number {
+export function sessionsNeeded(tasks: readonly Pick<Task, 'id' | 'blocked_by' | 'estimated_tokens'>[], tokens: Config['tokens']): number {
   if (tasks.length === 0) return 0;
   const capacity = Math.max(1, Math.floor(tokens.budget * tokens.critical_at) - tokens.session_overhead);
   const byId = new Map(tasks.map((t) => [t.id, t]));

@@ -35,7 +35,7 @@ export async function readStateAt(root: string, commit: string, label: string): 
     const id = e.path.slice(STATE_PATHS.tasksDir.length + 1, -'.yaml'.length);
     let task = parsed.get(e.oid);
     if (!task) {
-      task = parseTaskText(text, id, `${label}:${e.path}`);
+      task = await parseTaskText(text, id, `${label}:${e.path}`);
       parsed.set(e.oid, task);
     }
     tasks.push(task);
@@ -46,7 +46,7 @@ export async function readStateAt(root: string, commit: string, label: string): 
   if (sessionEntry) {
     const text = blobs.get(sessionEntry.oid)!;
     texts.set(STATE_PATHS.session, text);
-    session = parseSessionText(text, `${label}:${STATE_PATHS.session}`);
+    session = await parseSessionText(text, `${label}:${STATE_PATHS.session}`);
   }
   return { commit, tasks, session, texts };
 }

@@ -4,6 +4,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { PivError } from '../errors.js';
+import { beginWrites, endWrites } from './cache.js';
 import { rel, requireInitialized } from './layout.js';
 
 /** How long a waiter keeps trying, in ms. */
@@ -19,6 +20,7 @@ const DEAD_STALE_MS = 2_000;
  * The lock is `.agents/.lock/held` (a directory made atomically by mkdir, by proper-lockfile), refreshed every second;
  * `.agents/.lock/owner` names the holder (pid and host). A waiter takes over a lock not refreshed for 15 s, or for 2 s when
  * its holder's process is gone on this host (a piv killed with SIGKILL), so a crash delays the next verb by seconds, not more.
+ * What `fn` wrote through the store goes into the cache (store/cache.ts) before the lock is released.
  * Throws `not_initialized` (exit 2) without .agents/config.yaml, `lock_timeout` (exit 3) when the lock cannot be had in
  * about 30 s, `usage` (exit 2) when it cannot be created at all (permissions).
  */
@@ -62,9 +64,11 @@ export async function withStateLock<T>(root: string, fn: () => Promise<T>): Prom
     }
   }
   await writeFile(ownerFile, `${process.pid} ${hostname()}\n`).catch(() => undefined);
+  beginWrites(paths.agents);
   try {
     return await fn();
   } finally {
+    await endWrites(paths.agents);
     // The owner goes first: a recorded owner is then always the current holder's, or a crashed one's.
     await rm(ownerFile, { force: true }).catch(() => undefined);
     await release().catch(() => undefined);

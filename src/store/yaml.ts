@@ -1,6 +1,6 @@
 // YAML codec: parse errors and schema errors always name the file, the 1-based line and the field; writes keep the comments a person added.
 import { CST, Document, isMap, isScalar, Lexer, LineCounter, parseDocument, type Node } from 'yaml';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { PivError } from '../errors.js';
 
 /** Where a value came from, for error messages. */
@@ -17,7 +17,7 @@ export interface Source {
  * Throws PivError `invalid_file` (exit 2) naming `source.file`, the line and the dotted field, with a hint;
  * `details.issues` lists every schema problem, not only the first.
  */
-export function parseYaml<S extends z.ZodType>(text: string, schema: S, source: Source, code: 'invalid_file' | 'invalid_plan' = 'invalid_file'): z.output<S> {
+export function parseYaml<S extends z.ZodMiniType>(text: string, schema: S, source: Source, code: 'invalid_file' | 'invalid_plan' = 'invalid_file'): z.output<S> {
   checkShape(text, source, code);
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
@@ -119,7 +119,7 @@ interface IssueReport {
   hint?: string;
 }
 
-function describeIssue(issue: z.core.$ZodIssue, doc: Document, lines: LineCounter, schema: z.ZodType): IssueReport {
+function describeIssue(issue: z.core.$ZodIssue, doc: Document, lines: LineCounter, schema: z.ZodMiniType): IssueReport {
   const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0]!;
@@ -160,7 +160,7 @@ function lineOfKey(doc: Document, path: (string | number)[], key: string, lines:
 }
 
 /** Keys an object schema accepts at `path`, or undefined when the path does not lead to an object. */
-function knownKeys(schema: z.ZodType, path: (string | number)[]): string[] | undefined {
+function knownKeys(schema: z.ZodMiniType, path: (string | number)[]): string[] | undefined {
   let current: any = schema;
   const unwrap = () => {
     while (current && ['default', 'optional', 'nullable', 'prefault', 'readonly'].includes(current.def?.type)) current = current.def.innerType;

@@ -65,9 +65,9 @@ export function readTip(root: string, mode: BranchMode, tip: string): Promise<Co
  */
 export async function commitChange(root: string, mode: BranchMode, state: CommitState, change: StateChange): Promise<string> {
   const files = new Map<string, string | null>();
-  for (const t of change.tasks ?? []) files.set(STATE_PATHS.task(t.id), renderTaskText(t, state.texts.get(STATE_PATHS.task(t.id))));
+  for (const t of change.tasks ?? []) files.set(STATE_PATHS.task(t.id), await renderTaskText(t, state.texts.get(STATE_PATHS.task(t.id))));
   for (const id of change.drop ?? []) files.set(STATE_PATHS.task(id), null);
-  if (change.session) files.set(STATE_PATHS.session, renderSessionText(change.session, state.texts.get(STATE_PATHS.session)));
+  if (change.session) files.set(STATE_PATHS.session, await renderSessionText(change.session, state.texts.get(STATE_PATHS.session)));
   const trailers = { ...change.trailers, 'Piv-Feature': mode.feature };
   const message = `${change.subject}\n\n${change.body ? `${change.body}\n\n` : ''}${Object.entries(trailers).map(([k, v]) => `${k}: ${v}`).join('\n')}\n`;
   return commitFiles(root, state.commit, files, message);

@@ -45,15 +45,15 @@ export function branchMode(feature: string, config: Pick<Config, 'swarm'>): Bran
 }
 
 /**
- * The mode of the working tree at `root` for `feature` (null: no session, so local). A swarm when asked (`swarm`, e.g.
- * `execute --worktree`), when config names a swarm remote, when this tree is on an agent branch, or when the feature
- * branch exists. Decided from the file system alone on the hot path (git is asked only for reftable repositories).
+ * The mode of the working tree at `root` for `feature` (null: no session, so local). A swarm when asked (`swarm`: execute
+ * with --worktree or a swarm remote in config, which starts one), when this tree is on an agent branch, or when the feature
+ * branch exists (here, or as last fetched from the swarm remote). Decided from the file system alone on the hot path (git is
+ * asked only for reftable repositories).
  */
 export function detectMode(root: string, feature: string | null, config: Pick<Config, 'swarm'>, opts: { swarm?: boolean } = {}): Mode {
   if (!feature) return { kind: 'local' };
   const mode = branchMode(feature, config);
-  if (opts.swarm || mode.remote || agentOfBranch(feature, headBranch(root)) !== null) return mode;
-  const known = refExists(root, mode.ref);
-  const exists = known ?? spawnSync('git', ['rev-parse', '--verify', '--quiet', mode.ref], { cwd: root }).status === 0;
-  return exists ? mode : { kind: 'local' };
+  if (opts.swarm || agentOfBranch(feature, headBranch(root)) !== null) return mode;
+  const exists = (ref: string) => refExists(root, ref) ?? spawnSync('git', ['rev-parse', '--verify', '--quiet', ref], { cwd: root }).status === 0;
+  return exists(mode.ref) || (mode.remote !== null && exists(mode.tracking)) ? mode : { kind: 'local' };
 }

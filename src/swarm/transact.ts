@@ -1,17 +1,23 @@
 // Transactions on the shared state: a change computed from one consistent view is applied whole or, after a lost race, recomputed — never lost.
 import { PivError } from '../errors.js';
-import { deleteTask, readSession, readTasks, withStateLock, writeSession, writeTask } from '../store/index.js';
+import { deleteTask, readSession, readTask, readTasks, readTaskSummaries, withStateLock, writeSession, writeTask, type TaskSummary } from '../store/index.js';
 import type { Session, Task } from '../store/schemas.js';
 import type { StateChange } from './branch.js';
 import type { Mode } from './mode.js';
 
 /** The state a transaction computes from. */
-export interface StateView {
-  tasks: Task[];
+export interface StateView<T extends TaskSummary = Task> {
+  /** Every task (sorted by id): whole tasks, or in a light transaction only their summaries. */
+  tasks: T[];
+  /** One whole task of this view (for the one a light transaction changes). Throws `not_found` (exit 2). */
+  load(id: string): Promise<Task>;
   session: Session | null;
   /** The feature-branch commit the view was read from; null for the working tree's files. */
   commit: string | null;
 }
+
+/** A view of whole tasks, or of summaries (served from the cache's index in one working tree: what a hot verb needs). */
+type Reader<T extends TaskSummary> = (root: string) => Promise<T[]>;
 
 export interface Transaction<R> {
   /** What to write; null writes nothing. */
@@ -52,22 +58,32 @@ const MAX_ATTEMPTS = 200;
  * `git_failed` (exit 1).
  */
 export async function transact<R>(root: string, mode: Mode, fn: (view: StateView) => Promise<Transaction<R>>, opts: TransactOptions = {}): Promise<TransactResult<R>> {
+  return run(root, mode, readTasks, fn, opts);
+}
+
+/** transact() on task summaries (StateView<TaskSummary>): `view.load(id)` gives the whole task to change. For the hot verbs. */
+export async function transactLight<R>(root: string, mode: Mode, fn: (view: StateView<TaskSummary>) => Promise<Transaction<R>>, opts: TransactOptions = {}): Promise<TransactResult<R>> {
+  return run(root, mode, readTaskSummaries, fn, opts);
+}
+
+async function run<T extends TaskSummary, R>(root: string, mode: Mode, read: Reader<T>, fn: (view: StateView<T>) => Promise<Transaction<R>>, opts: TransactOptions): Promise<TransactResult<R>> {
   if (opts.optimistic && mode.kind === 'local') {
     // Files are replaced atomically, so an unlocked read sees each file whole; when it asks for no change, none is needed.
-    const [tasks, session] = await Promise.all([readTasks(root), readSession(root)]);
-    const first = await fn({ tasks, session, commit: null });
-    if (!first.change) return { result: first.result, commit: null, tip: null, warnings: [] };
+    // A read racing another agent's write may see a task change between its summary and its file: then decide under the lock.
+    const first = await fn(await filesView(root, read)).catch(() => null);
+    if (first && !first.change) return { result: first.result, commit: null, tip: null, warnings: [] };
   }
   return withStateLock(root, async () => {
-    if (mode.kind === 'local') return applyToFiles(root, fn);
+    if (mode.kind === 'local') return applyToFiles(root, await filesView(root, read), fn);
     // git (execa) is loaded only in a swarm: one working tree never starts a git process here.
     const branch = await import('./branch.js');
     const tip = opts.create ? await branch.ensureFeatureBranch(root, mode) : await branch.featureTip(root, mode);
-    if (tip === null) return applyToFiles(root, fn); // no swarm yet: the files are still the state
+    if (tip === null) return applyToFiles(root, await filesView(root, read), fn); // no swarm yet: the files are still the state
     let current = tip;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const state = await branch.readTip(root, mode, current);
-      const { change, result } = await fn({ tasks: state.tasks, session: state.session, commit: current });
+      const load = async (id: string) => state.tasks.find((t) => t.id === id) ?? (await readTask(root, id));
+      const { change, result } = await fn({ tasks: state.tasks as unknown as T[], load, session: state.session, commit: current });
       if (!change) return { result, commit: null, tip: current, warnings: [] };
       const commit = await branch.commitChange(root, mode, state, change);
       if (await branch.advance(root, mode, current, commit)) {
@@ -81,10 +97,14 @@ export async function transact<R>(root: string, mode: Mode, fn: (view: StateView
   });
 }
 
+async function filesView<T extends TaskSummary>(root: string, read: Reader<T>): Promise<StateView<T>> {
+  const [tasks, session] = await Promise.all([read(root), readSession(root)]);
+  return { tasks, session, commit: null, load: (id) => readTask(root, id) };
+}
+
 /** One working tree (the caller holds the lock): fn on the files, its change written to them. */
-async function applyToFiles<R>(root: string, fn: (view: StateView) => Promise<Transaction<R>>): Promise<TransactResult<R>> {
-  const [tasks, session] = await Promise.all([readTasks(root), readSession(root)]);
-  const { change, result } = await fn({ tasks, session, commit: null });
+async function applyToFiles<T extends TaskSummary, R>(root: string, view: StateView<T>, fn: (view: StateView<T>) => Promise<Transaction<R>>): Promise<TransactResult<R>> {
+  const { change, result } = await fn(view);
   if (change) {
     for (const t of change.tasks ?? []) await writeTask(root, t);
     for (const id of change.drop ?? []) await deleteTask(root, id);

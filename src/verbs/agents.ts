@@ -1,7 +1,7 @@
 // agents and worktree: who works on the feature, what each holds and until when; agent working trees pruned once their work has landed.
 import { isLeaseExpired } from '../core/scheduler.js';
 import { readAgentStates, readConfig, readSession } from '../store/index.js';
-import type { AgentState, Task } from '../store/schemas.js';
+import type { AgentState } from '../store/schemas.js';
 import { agentOfBranch, detectMode } from '../swarm/mode.js';
 import { resolve, type BaseOptions } from './context.js';
 import { sharedState } from './status.js';
@@ -46,7 +46,7 @@ export async function agents(opts: BaseOptions = {}): Promise<AgentsResult> {
   }
   const ids = new Set<string>([...tasks.filter((t) => t.status === 'in_progress' && t.owner).map((t) => t.owner!), ...states.map((s) => s.agent), ...trees.keys()]);
   const list = [...ids].sort().map((agent): AgentInfo => {
-    const held = tasks.filter((t: Task) => t.status === 'in_progress' && t.owner === agent);
+    const held = tasks.filter((t) => t.status === 'in_progress' && t.owner === agent);
     const state = states.find((s) => s.agent === agent);
     const seen = [...held.map((t) => t.claimed_at), state?.sessions.at(-1)?.started_at, state?.checkpoints.at(-1)?.at].filter((x): x is string => typeof x === 'string').sort();
     return {

@@ -1,7 +1,7 @@
 // Verb context: resolves the repository and the clock once per command, so every verb sees one consistent "now".
 import { PivError } from '../errors.js';
 import { findRepoRoot } from '../store/layout.js';
-import { AGENT_ID_PATTERN } from '../store/schemas.js';
+import { AGENT_ID_PATTERN } from '../store/formats.js';
 
 /** Options every verb takes. */
 export interface BaseOptions {

@@ -1,5 +1,5 @@
 // execute: claims the next ready task atomically (under the state lock, or by compare-and-swap on the feature branch), so one task is never given to two agents.
-import { decideClaim } from '../core/claim.js';
+import { applyClaim, chooseClaim } from '../core/claim.js';
 import { dependentsOf } from '../core/graph.js';
 import { explainStall, progress, type Stall } from '../core/scheduler.js';
 import { answeredDecisions } from '../core/session.js';
@@ -8,7 +8,7 @@ import { hasLinkedWorktrees, headBranch } from '../git/worktrees.js';
 import { readConfig, readSession, requireInitialized } from '../store/index.js';
 import type { Session, Task } from '../store/schemas.js';
 import { agentBranch, agentOfBranch, detectMode, type BranchMode } from '../swarm/mode.js';
-import { transact } from '../swarm/transact.js';
+import { transactLight } from '../swarm/transact.js';
 import { defaultAgent, resolve, type BaseOptions } from './context.js';
 
 export interface ExecuteOptions extends BaseOptions {
@@ -73,7 +73,7 @@ export interface ExecuteResult {
 }
 
 /** The brief of a task (what to do, how it is verified, what it unblocks). */
-export function brief(task: Task, all: readonly Task[]): TaskBrief {
+export function brief(task: Task, all: readonly Pick<Task, 'id' | 'blocked_by'>[]): TaskBrief {
   const last = task.attempts.at(-1);
   return {
     id: task.id,
@@ -118,7 +118,7 @@ export async function execute(opts: ExecuteOptions = {}): Promise<ExecuteResult>
   const leaseMs = config.claims.lease_minutes * 60_000;
   const localSession = await readSession(root);
   if (opts.worktree && !localSession) throw new PivError('no_session', 'no feature session is open', { hint: 'Open one with `piv discuss <feature>` and plan it first.' });
-  const mode = detectMode(root, localSession?.feature ?? null, config, { swarm: opts.worktree });
+  const mode = detectMode(root, localSession?.feature ?? null, config, { swarm: opts.worktree === true || config.swarm.remote !== null });
   const inferred = mode.kind === 'branch' ? agentOfBranch(mode.feature, headBranch(root)) : null;
   const agent = defaultAgent(opts.agent ?? inferred ?? undefined);
   const warnings: string[] = [];
@@ -131,32 +131,37 @@ export async function execute(opts: ExecuteOptions = {}): Promise<ExecuteResult>
   } else if (hasLinkedWorktrees(root)) {
     warnings.push('this repository has other working trees, but this feature is not a swarm: claims here are not shared with them (use `piv execute --worktree` to work as a swarm)');
   }
-  const { result, commit, warnings: txWarnings } = await transact(
+  const req = { agent, task: opts.task, stealExpired: opts.stealExpired === true, now, nowMs, leaseMs, renewBelow: 0.5 };
+  const { result, commit, warnings: txWarnings } = await transactLight(
     root,
     mode,
     async (view) => {
-      const decision = decideClaim(view.tasks, { agent, task: opts.task, stealExpired: opts.stealExpired === true, now, nowMs, leaseMs, renewBelow: 0.5 });
-      const tasks = decision.task ? view.tasks.map((t) => (t.id === decision.task!.id ? decision.task! : t)) : view.tasks;
+      // Chosen on summaries (the cache's index); only the chosen task is read whole.
+      const choice = chooseClaim(view.tasks, req);
+      const task = choice.id === null ? null : await view.load(choice.id);
+      const written = task ? applyClaim(task, choice, req) : null;
+      const shown = written ?? task;
+      const tasks = written ? view.tasks.map((t) => (t.id === written.id ? written : t)) : view.tasks;
       const session = view.session;
       // No updated_at bump: agents on two branches make the same edit, which merges cleanly.
-      const bump = decision.changed && session && ((session.phase !== 'execute' && session.phase !== 'validate') || session.status !== 'active');
-      const change = decision.changed
+      const bump = written && session && ((session.phase !== 'execute' && session.phase !== 'validate') || session.status !== 'active');
+      const change = written
         ? {
-            tasks: [decision.task!],
+            tasks: [written],
             ...(bump ? { session: { ...session!, phase: session!.phase === 'validate' ? ('validate' as const) : ('execute' as const), status: 'active' as const } } : {}),
-            subject: `chore(piv): ${decision.outcome === 'resumed' ? 'renew the lease on' : decision.outcome === 'taken_over' ? 'take over' : 'claim'} ${decision.task!.id} for ${agent}`,
-            trailers: { 'Piv-Claim': decision.task!.id, 'Piv-Agent': agent },
+            subject: `chore(piv): ${choice.outcome === 'resumed' ? 'renew the lease on' : choice.outcome === 'taken_over' ? 'take over' : 'claim'} ${written.id} for ${agent}`,
+            trailers: { 'Piv-Claim': written.id, 'Piv-Agent': agent },
           }
         : null;
       const p = progress(tasks);
       const out: ExecuteResult = {
         agent,
-        outcome: decision.outcome,
-        task: decision.task ? brief(decision.task, tasks) : null,
+        outcome: choice.outcome,
+        task: shown ? brief(shown, tasks) : null,
         feature: session?.feature ?? localSession?.feature ?? null,
         decisions: decisionsOf(session),
         progress: { done: p.done, total: p.total },
-        stall: decision.task ? null : explainStall(tasks, nowMs),
+        stall: shown ? null : explainStall(tasks, nowMs),
         swarm,
         warnings,
       };

@@ -103,7 +103,7 @@ export async function init(opts: InitOptions = {}): Promise<InitResult> {
   await mkdir(paths.stateDir, { recursive: true });
   files.push(...(await installSchemas(root)));
   if (!existsSync(paths.gitignore)) {
-    await writeAgentsFile(root, '.gitignore', '# piv: local files that never belong in a commit\n.lock\nreports/\ncontext/\n');
+    await writeAgentsFile(root, '.gitignore', '# piv: local files that never belong in a commit\n.lock\n.cache/\nreports/\ncontext/\n');
     files.push(rel(root, paths.gitignore));
   }
   const report = await installIntegrations({ root, agents, force: opts.forceIntegrations, hooksInSettings: opts.hooksInSettings, codexPrompts: opts.codexPrompts, marketplace: opts.marketplace });

@@ -5,7 +5,7 @@ import { criticalPath, waves } from '../core/graph.js';
 import { mergePlan } from '../core/plan.js';
 import { sessionsNeeded } from '../core/scheduler.js';
 import { PivError } from '../errors.js';
-import { readConfig, requireSession, withStateLock } from '../store/index.js';
+import { readConfig, requireSession, withStateLock, type TaskSummary } from '../store/index.js';
 import { detectMode } from '../swarm/mode.js';
 import { transact } from '../swarm/transact.js';
 import { PlanSchema, type Config, type Task } from '../store/schemas.js';
@@ -143,7 +143,7 @@ export async function plan(opts: PlanOptions): Promise<PlanResult> {
 
 function summarize(
   feature: string,
-  tasks: Task[],
+  tasks: readonly TaskSummary[],
   config: Config,
   merge: Pick<PlanResult, 'written' | 'commit' | 'created' | 'updated' | 'unchanged' | 'kept' | 'dropped'>,
   computed: Set<string>,

@@ -2,7 +2,7 @@
 import { criticalPath, waves } from '../core/graph.js';
 import { featureTokens, isLeaseExpired, progress, readySet, type Progress } from '../core/scheduler.js';
 import { PivError } from '../errors.js';
-import { readAgentStates, readConfig, readSession, readTasks } from '../store/index.js';
+import { readAgentStates, readConfig, readSession, readTaskSummaries, type TaskSummary } from '../store/index.js';
 import type { Config, Session, Task } from '../store/schemas.js';
 import { headBranch } from '../git/worktrees.js';
 import { agentOfBranch, detectMode, type BranchMode } from '../swarm/mode.js';
@@ -46,7 +46,7 @@ export interface StatusResult {
 }
 
 /** The tasks not yet completed, with edges to completed tasks removed (what remains to schedule). */
-export function remaining(tasks: readonly Task[]): Task[] {
+export function remaining<T extends Pick<Task, 'id' | 'status' | 'blocked_by'>>(tasks: readonly T[]): T[] {
   const open = new Set(tasks.filter((t) => t.status !== 'completed').map((t) => t.id));
   return tasks.filter((t) => open.has(t.id)).map((t) => ({ ...t, blocked_by: t.blocked_by.filter((d) => open.has(d)) }));
 }
@@ -95,7 +95,7 @@ export async function status(opts: StatusOptions = {}): Promise<StatusResult> {
     ready: readySet(tasks).map((t) => t.id),
     in_progress: tasks.filter((t) => t.status === 'in_progress').map((t) => ({ id: t.id, owner: t.owner, lease_expires_at: t.lease_expires_at, expired: isLeaseExpired(t, nowMs) })),
     waves: tasks.length ? waves(tasks) : [],
-    critical_path: criticalPath(remaining(tasks)),
+    critical_path: criticalPath(tasks, (t) => t.status !== 'completed'), // the graph remaining() gives, without copying it
     tasks: tasks.map((t) => ({ id: t.id, name: t.name, status: t.status, priority: t.priority, owner: t.owner, blocked_by: t.blocked_by, estimated_tokens: t.estimated_tokens, actual_tokens: t.actual_tokens })),
     tokens: {
       session_used: sessionUsed,
@@ -129,7 +129,7 @@ export async function graph(opts: GraphOptions = {}): Promise<{ format: 'mermaid
   if (format !== 'mermaid' && format !== 'dot') throw new PivError('usage', `unknown graph format ${JSON.stringify(format)}`, { hint: 'Use --format mermaid or --format dot.' });
   const { root } = resolve(opts);
   const { tasks } = await sharedState(root, await readConfig(root));
-  const label = (t: Task) => `${t.id}: ${t.name}`.replace(/"/g, "'");
+  const label = (t: TaskSummary) => `${t.id}: ${t.name}`.replace(/"/g, "'");
   if (format === 'dot') {
     const colour: Record<Task['status'], string> = { pending: 'white', in_progress: 'lightblue', completed: 'palegreen', blocked: 'orange', failed: 'salmon' };
     const lines = ['digraph piv {', '  rankdir=LR;', '  node [shape=box, style=filled];'];
@@ -149,7 +149,7 @@ export async function graph(opts: GraphOptions = {}): Promise<{ format: 'mermaid
  * The tasks and session every read-only view shows: this working tree's files, or, in a swarm, the feature branch's tip
  * (fetched first when it lives on a remote). Throws `invalid_file` / `invalid_graph` (exit 2), `git_failed` (exit 1).
  */
-export async function sharedState(root: string, config: Config): Promise<{ tasks: Task[]; session: Session | null; swarm: (BranchMode & { tip: string }) | null }> {
+export async function sharedState(root: string, config: Config): Promise<{ tasks: TaskSummary[]; session: Session | null; swarm: (BranchMode & { tip: string }) | null }> {
   const session = await readSession(root);
   const mode = detectMode(root, session?.feature ?? null, config);
   if (mode.kind === 'branch') {
@@ -160,5 +160,6 @@ export async function sharedState(root: string, config: Config): Promise<{ tasks
       return { tasks: state.tasks, session: state.session ?? session, swarm: { ...mode, tip } };
     }
   }
-  return { tasks: await readTasks(root), session, swarm: null };
+  // Summaries only: served from the cache's index (no task file read, no YAML parser) while the files are unchanged.
+  return { tasks: await readTaskSummaries(root), session, swarm: null };
 }

@@ -1,8 +1,6 @@
 // validate: the gate; every stage reports passed, failed or skipped, and the verdict fails if any stage failed (read-only but for reports).
 import { checkGraph } from '../core/graph.js';
 import { PivError } from '../errors.js';
-import { runCommand } from '../exec/run.js';
-import { taskCommits } from '../git/git.js';
 import { readConfig, readSession, layout, readTasksCollecting, rel, writeAgentsFile } from '../store/index.js';
 import type { Config, Task } from '../store/schemas.js';
 import { resolve, type BaseOptions } from './context.js';
@@ -103,6 +101,7 @@ export async function validate(opts: ValidateOptions = {}): Promise<ValidateResu
     const started = performance.now();
     if (!stateOk) results.push(stage('tasks', 'skipped', 'state is invalid'));
     else {
+      const { taskCommits } = await import('../git/git.js'); // git and execa load only for the stages that run commands
       const commits = await taskCommits(root, feature);
       const problems: string[] = [];
       if (tasks.length === 0) problems.push('no tasks: run piv plan');
@@ -150,6 +149,7 @@ export async function validate(opts: ValidateOptions = {}): Promise<ValidateResu
       results.push(stage(name, 'skipped', `no ${key} command in .agents/config.yaml`));
       continue;
     }
+    const { runCommand } = await import('../exec/run.js');
     const run = await runCommand(command, { cwd: root, timeoutMs: config.verify.timeout_ms, tailLines: config.verify.tail_lines });
     let status: StageResult['status'] = run.passed ? 'passed' : 'failed';
     let summary = run.passed ? `exit 0 in ${run.duration_ms} ms` : run.timed_out ? `killed after ${config.verify.timeout_ms} ms` : `exit ${run.exit_code}`;
@@ -177,6 +177,7 @@ export async function validate(opts: ValidateOptions = {}): Promise<ValidateResu
       const started = performance.now();
       const problems: string[] = [];
       let ran = 0;
+      const { runCommand } = await import('../exec/run.js');
       for (const t of tasks) {
         if (!t.verify) continue;
         ran++;

@@ -102,7 +102,7 @@ describe.concurrent('init', () => {
     expect(config).toMatch(/^version: 1$/m);
     expect(config).toMatch(/^ {2}test: null/m); // an empty repository: nothing detected
     for (const f of ['task', 'session', 'config', 'plan']) expect(exists(dir, `.agents/schemas/${f}.schema.json`)).toBe(true);
-    expect(read(dir, '.agents/.gitignore')).toContain('.lock\nreports/\n');
+    expect(read(dir, '.agents/.gitignore')).toContain('.lock\n.cache/\nreports/\n');
     expect(readdirSync(path.join(dir, '.agents/tasks'))).toEqual([]);
     expect(commitCount(dir)).toBe(1); // init commits nothing
 

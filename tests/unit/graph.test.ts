@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { assertValidGraph, checkGraph, criticalPath, dependentsOf, topologicalOrder, waves } from '../../src/core/graph.js';
+import { Graph, alg } from '@dagrejs/graphlib';
+import { assertValidGraph, checkGraph, criticalPath, dependentsOf, downstreamWeight, topologicalOrder, unblockedPending, waves } from '../../src/core/graph.js';
+import { compareIdsPure, sortIds } from '../../src/core/ids.js';
 import { PivError } from '../../src/errors.js';
+import { remaining } from '../../src/verbs/status.js';
 import { task } from './fixtures.js';
 
 // The seed's plan (shared/seeds/003): 1 → {2, 3} → 4 → 5.
@@ -61,5 +64,79 @@ describe('waves, topological order, critical path', () => {
   it('derives reverse edges (what a task unblocks)', () => {
     expect(dependentsOf(seed, 'task-001')).toEqual(['task-002', 'task-003']);
     expect(dependentsOf(seed, 'task-005')).toEqual([]);
+  });
+});
+
+/** The graphlib formulation these functions replaced (several graph builds and topsorts per call), kept as the reference. */
+function reference(tasks: ReturnType<typeof task>[]) {
+  const g = new Graph({ directed: true });
+  for (const t of tasks) g.setNode(t.id);
+  for (const t of tasks) for (const d of t.blocked_by) g.setEdge(d, t.id);
+  const level = new Map<string, number>();
+  for (const id of alg.topsort(g)) {
+    const preds = (g.predecessors(id) as string[]) ?? [];
+    level.set(id, preds.length === 0 ? 0 : Math.max(...preds.map((p) => level.get(p)!)) + 1);
+  }
+  const w: string[][] = [];
+  for (const [id, n] of level) (w[n] ??= []).push(id);
+  const byId = new Map(tasks.map((t) => [t.id, t]));
+  const down = new Map<string, number>();
+  const depth = new Map<string, number>();
+  for (const id of alg.topsort(g).reverse()) {
+    const succ = (g.successors(id) as string[]) ?? [];
+    down.set(id, (byId.get(id)!.estimated_tokens ?? 0) + (succ.length ? Math.max(...succ.map((s) => down.get(s)!)) : 0));
+    depth.set(id, 1 + (succ.length ? Math.max(...succ.map((s) => depth.get(s)!)) : 0));
+  }
+  const better = (a: string, b: string) => down.get(a)! - down.get(b)! || depth.get(a)! - depth.get(b)! || -compareIdsPure(a, b);
+  let node = tasks.map((t) => t.id).filter((id) => ((g.predecessors(id) as string[]) ?? []).length === 0).reduce((best, id) => (better(id, best) > 0 ? id : best));
+  const ids = [node];
+  for (let succ = g.successors(node) as string[]; succ.length; succ = g.successors(node) as string[]) ids.push((node = succ.reduce((best, id) => (better(id, best) > 0 ? id : best))));
+  return { waves: w.map((x) => x.sort(compareIdsPure)), down, critical: { ids, tokens: down.get(ids[0]!)! } };
+}
+
+describe('linear graph functions agree with the graphlib formulation', () => {
+  it.each([1, 2, 3, 4, 5, 6])('on a random DAG (seed %i), listed in shuffled order', (seed) => {
+    let state = seed * 7919;
+    const rand = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const n = 50 + Math.floor(rand() * 400);
+    const tasks = Array.from({ length: n }, (_, i) => {
+      const deps = new Set<string>();
+      for (let k = Math.floor(rand() * 4); k > 0 && i > 0; k--) deps.add(`task-${String(1 + Math.floor(rand() * i)).padStart(3, '0')}`);
+      return task(`task-${String(i + 1).padStart(3, '0')}`, { blocked_by: [...deps], estimated_tokens: rand() < 0.1 ? null : 1000 * Math.floor(rand() * 20) });
+    });
+    const shuffled = [...tasks].sort(() => rand() - 0.5);
+    const ref = reference(tasks);
+    for (const list of [tasks, shuffled]) {
+      expect(checkGraph(list)).toEqual([]);
+      expect(waves(list)).toEqual(ref.waves);
+      expect(criticalPath(list)).toEqual(ref.critical);
+      expect(downstreamWeight(list)).toEqual(ref.down);
+    }
+    // The critical path of what remains, computed in place, is the one of the copied remaining graph.
+    const done = new Set(tasks.filter(() => rand() < 0.4).map((t) => t.id));
+    const marked = tasks.map((t) => ({ ...t, status: done.has(t.id) ? ('completed' as const) : t.status }));
+    const rest = remaining(marked);
+    const status = new Map(marked.map((t) => [t.id, t.status]));
+    expect(unblockedPending(marked)).toEqual(marked.filter((t) => t.status === 'pending' && t.blocked_by.every((d) => status.get(d) === 'completed')));
+    expect(criticalPath(marked, (t) => t.status !== 'completed')).toEqual(rest.length ? reference(rest).critical : { ids: [], tokens: 0 });
+  });
+
+  it('finds a cycle behind a long acyclic prefix, and names only it', () => {
+    const chain = Array.from({ length: 300 }, (_, i) => task(`task-${String(i + 1).padStart(3, '0')}`, { blocked_by: i ? [`task-${String(i).padStart(3, '0')}`] : [] }));
+    chain[0] = task('task-001', { blocked_by: ['task-300'] });
+    chain.push(task('task-301', { blocked_by: ['task-150'] }));
+    const problems = checkGraph(chain);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]!.ids).toHaveLength(300);
+    expect(problems[0]!.ids[0]).toBe('task-001');
+    expect(() => waves(chain)).toThrow(PivError);
+  });
+});
+
+describe('sortIds', () => {
+  it('orders exactly as compareIdsPure, by placement or by sorting', () => {
+    const canonical = Array.from({ length: 500 }, (_, i) => `task-${String(i + 1).padStart(3, '0')}`).reverse();
+    const odd = ['task-010', 'task-9', 'task-009', 'task-x', 'notes', 'task-1e3', 'task-100000000', 'task-2'];
+    for (const list of [canonical, [...canonical, ...odd], odd, [], ['task-001']]) expect(sortIds(list)).toEqual([...list].sort(compareIdsPure));
   });
 });

@@ -1,4 +1,4 @@
-// Start-up stays light: the verbs agents run dozens of times never statically import the tokenizer, git or execa.
+// Start-up stays light: `--version` loads nothing; the verbs agents run dozens of times never statically import the tokenizer, git, execa, graphlib, or (on the cached read path) the YAML parser and zod.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,12 +26,24 @@ function staticClosure(entry: string): Set<string> {
 }
 
 describe('start-up cost', () => {
-  it.each(['bin.ts', 'verbs/execute.ts', 'verbs/status.ts', 'verbs/hook.ts'])('%s does not statically load tiktoken, simple-git, execa or the MCP SDK', (entry) => {
+  it.each(['bin.ts', 'verbs/execute.ts', 'verbs/status.ts', 'verbs/validate.ts', 'verbs/hook.ts'])('%s does not statically load tiktoken, simple-git, execa, graphlib or the MCP SDK', (entry) => {
     const closure = staticClosure(entry);
     expect(closure.size).toBeGreaterThan(entry === 'bin.ts' ? 2 : 5); // the walk found the imports
-    for (const heavy of ['tiktoken', 'simple-git', 'execa', path.join(SRC, 'tokens/count.ts')]) expect(closure).not.toContain(heavy);
+    for (const heavy of ['tiktoken', 'simple-git', 'execa', '@dagrejs/graphlib', 'proper-lockfile', path.join(SRC, 'tokens/count.ts'), path.join(SRC, 'exec/run.ts'), path.join(SRC, 'git/git.ts'), path.join(SRC, 'git/plumbing.ts')]) expect(closure).not.toContain(heavy);
     expect([...closure].filter((m) => m.startsWith('@modelcontextprotocol/'))).toEqual([]);
   });
+
+  it.each(['bin.ts', 'verbs/execute.ts', 'verbs/status.ts', 'store/index.ts'])('%s reaches neither the YAML parser nor zod statically: a cache hit needs neither', (entry) => {
+    const closure = [...staticClosure(entry)];
+    if (entry !== 'bin.ts') expect(closure).toContain(path.join(SRC, 'store/cache.ts')); // the walk reached the store
+    expect(closure.filter((m) => m.startsWith('zod') || m === 'yaml' || m.endsWith('store/yaml.ts') || m.endsWith('store/schemas.ts'))).toEqual([]);
+    // ...while the parser and the schemas stay reachable, lazily, for a miss or a write.
+    expect(staticClosure('store/yaml.ts')).toContain('yaml');
+    expect(staticClosure('store/schemas.ts')).toContain('zod/mini');
+  });
+
+  it('the shipped entry point loads only node built-ins before answering --version (not even commander)', () => {
+    expect([...staticClosure('entry.ts')].filter((m) => !m.startsWith(SRC))).toEqual(['node:fs', 'node:v8']);
 
   it('the MCP SDK is reachable only through the mcp verb', () => {
     expect([...staticClosure('verbs/mcp.ts')].some((m) => m.startsWith('@modelcontextprotocol/sdk'))).toBe(true);

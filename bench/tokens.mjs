@@ -1,5 +1,5 @@
 // Token-count benchmark (not a test): countPaths over ~5 MB of generated source-like files, and countTokens on a 5 MB string.
-// Run after `npm run build`: node scripts/bench-tokens.mjs [--mb 5] [--runs 3]
+// Run after `npm run build`: node bench/tokens.mjs (or npm run bench -- tokens) [--mb 5] [--runs 3]
 // Prints one line of JSON, then one human line. The temp tree is always removed.
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';

@@ -1,5 +1,5 @@
 // prime benchmark (not a test): a generated 20,000-file git repository, then piv's own repository; prime runs with write: false.
-// Run after `npx tsc -p tsconfig.json`: node scripts/bench-prime.mjs [--files 20000] [--runs 3] [--keep]
+// Run after `npm run build`: node bench/prime.mjs (or npm run bench -- prime) [--files 20000] [--runs 3] [--keep]
 // Prints one line of JSON, then human lines. The temp repository is removed unless --keep is given.
 import { execFileSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';

@@ -1,0 +1,186 @@
+// Benchmarks (not tests; never run by CI): whole-process wall time and peak memory of the verbs agents call, on seeded random task graphs.
+// Run: npm run bench [-- graph|prime|tokens|all] [--sizes 100,1000,10000] [--runs 15] [--plan 1000] [--quick] [--out FILE] [--bin OTHER/bin.js]
+//   graph (default): generates 100 / 1,000 / 10,000-task graphs with piv's own writer, then times `node -e 0`, `piv --version`,
+//   `status --json`, `execute --json` (+ the `release` that undoes it), `validate --stage state`, status without the cache
+//   (PIV_CACHE=off: what parsing and validating every file costs) and `plan` of 1,000 tasks; prints a table, writes JSON.
+//   prime, tokens: the prime and token-counting benchmarks (bench/prime.mjs, bench/tokens.mjs).
+// Wall time: spawnSync around each process, runs interleaved across commands so load on the machine hits all alike.
+// Peak memory: a separate run of each command with `--import bench/lib/rss-probe.mjs`, which writes the process's
+// process.resourceUsage().maxRSS (KB) at exit; the largest of 3 runs is reported.
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BIN as BUILT, generateGraph, randomTasks } from './lib/graph.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const argv = process.argv.slice(2);
+const flag = (name, fallback) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : fallback;
+};
+const quick = argv.includes('--quick');
+const what = argv.find((a) => ['graph', 'prime', 'tokens', 'all'].includes(a)) ?? 'graph';
+const RUNS = Number(flag('runs', quick ? 5 : 15));
+const SIZES = flag('sizes', quick ? '100,1000' : '100,1000,10000').split(',').map(Number);
+const PLAN_TASKS = Number(flag('plan', quick ? 200 : 1000));
+const OUT = path.resolve(flag('out', path.join(here, 'out', 'latest.json')));
+const PROBE = path.join(here, 'lib', 'rss-probe.mjs');
+/** The CLI measured: this checkout's bundle, or another build's bin.js (`--bin`, to compare with an older piv). */
+const BIN = path.resolve(flag('bin', BUILT));
+
+/** Quantile of sorted numbers (linear between ranks). */
+const quantile = (sorted, q) => {
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  return sorted[lo] + (sorted[Math.min(lo + 1, sorted.length - 1)] - sorted[lo]) * (pos - lo);
+};
+const stats = (ms) => {
+  const s = [...ms].sort((a, b) => a - b);
+  const r = (x) => Math.round(x * 10) / 10;
+  return { median: r(quantile(s, 0.5)), p25: r(quantile(s, 0.25)), p75: r(quantile(s, 0.75)), min: r(s[0]), max: r(s.at(-1)), runs: s.length };
+};
+
+const env = { ...process.env, NO_COLOR: '1', PIV_AGENT: '', CLAUDECODE: '' };
+
+/** Runs node with `args` in `cwd`; returns wall ms (and maxRSS KB when `rss`). Throws when it fails unexpectedly. */
+function run(args, cwd, { rss = false, extraEnv = {}, okCodes = [0] } = {}) {
+  const file = rss ? path.join(os.tmpdir(), `piv-rss-${process.pid}-${Math.random().toString(36).slice(2)}`) : null;
+  const nodeArgs = rss ? ['--import', PROBE, ...args] : args;
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, nodeArgs, { cwd, encoding: 'utf8', env: { ...env, ...extraEnv, ...(file ? { PIV_BENCH_RSS: file } : {}) }, maxBuffer: 256 * 1024 * 1024 });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (!okCodes.includes(r.status)) throw new Error(`node ${args.join(' ')} exited ${r.status}: ${r.stderr.slice(0, 2000)}${r.stdout.slice(0, 500)}`);
+  let kb = null;
+  if (file) {
+    kb = Number(readFileSync(file, 'utf8'));
+    rmSync(file, { force: true });
+  }
+  return { ms, kb, stdout: r.stdout };
+}
+
+/** A command of the table: `prepare` (untimed) before each run, `args` timed, `after` (untimed, may be timed apart) after it. */
+function commands(dir) {
+  let claimed = null;
+  return [
+    { name: 'node -e 0', args: ['-e', '0'] },
+    { name: 'piv --version', args: [BIN, '--version'] },
+    { name: 'status --json', args: [BIN, 'status', '--json'] },
+    {
+      name: 'execute --json',
+      args: [BIN, 'execute', '--json'],
+      onOutput: (stdout) => (claimed = JSON.parse(stdout).result.task?.id ?? null),
+      after: () => (claimed ? run([BIN, 'release', claimed], dir) : null),
+      afterName: 'release',
+    },
+    { name: 'validate --stage state', args: [BIN, 'validate', '--stage', 'state', '--no-report'] },
+    { name: 'status, no cache', args: [BIN, 'status', '--json'], extraEnv: { PIV_CACHE: 'off' }, slow: true },
+  ];
+}
+
+/** Times every command of `list` RUNS times, interleaved; then 3 memory runs each. Returns name → { ms stats, rss_kb }. */
+function measure(list, cwd, runs) {
+  const samples = new Map(list.map((c) => [c.name, []]));
+  const after = new Map();
+  for (const c of list) {
+    const r = run(c.args, cwd, { extraEnv: c.extraEnv }); // warm-up: builds the cache, fills the page cache
+    c.onOutput?.(r.stdout);
+    c.after?.();
+  }
+  for (let i = 0; i < runs; i++) {
+    for (const c of list) {
+      if (c.slow && i >= Math.max(3, Math.ceil(runs / 3))) continue; // the uncached path is slow at 10,000 tasks: fewer runs
+      const r = run(c.args, cwd, { extraEnv: c.extraEnv });
+      samples.get(c.name).push(r.ms);
+      c.onOutput?.(r.stdout);
+      const a = c.after?.();
+      if (a) (after.get(c.afterName) ?? after.set(c.afterName, []).get(c.afterName)).push(a.ms);
+    }
+  }
+  const out = {};
+  for (const c of list) {
+    let kb = 0;
+    for (let k = 0; k < 3; k++) {
+      const r = run(c.args, cwd, { rss: true, extraEnv: c.extraEnv });
+      kb = Math.max(kb, r.kb);
+      c.onOutput?.(r.stdout);
+      c.after?.();
+    }
+    out[c.name] = { ...stats(samples.get(c.name)), rss_kb: kb };
+  }
+  for (const [name, ms] of after) out[name] = { ...stats(ms), rss_kb: null };
+  return out;
+}
+
+/** `piv plan` of PLAN_TASKS new tasks (estimates given, so no tokenizer): each run on a fresh copy of an initialized repository. */
+async function measurePlan(runs) {
+  const { dir, cleanup } = await generateGraph(0);
+  try {
+    const plan = { tasks: randomTasks(PLAN_TASKS, { seed: 0x91a4, completedShare: 0 }).map((t) => ({ id: t.id, name: t.name, priority: t.priority, phase: t.phase, blocked_by: t.blocked_by, files: t.files, action: t.action, verify: t.verify, done: t.done, estimated_tokens: t.estimated_tokens })) };
+    writeFileSync(path.join(dir, 'plan.json'), JSON.stringify(plan));
+    const ms = [];
+    let kb = 0;
+    for (let i = 0; i < runs + 3; i++) {
+      const copy = mkdtempSync(path.join(os.tmpdir(), 'piv-bench-plan-'));
+      cpSync(dir, copy, { recursive: true });
+      try {
+        const r = run([BIN, 'plan', 'plan.json', '--json'], copy, { rss: i >= runs });
+        if (i < runs) ms.push(r.ms);
+        else kb = Math.max(kb, r.kb);
+      } finally {
+        rmSync(copy, { recursive: true, force: true });
+      }
+    }
+    return { ...stats(ms), rss_kb: kb };
+  } finally {
+    cleanup();
+  }
+}
+
+function machine() {
+  const cpus = os.cpus();
+  return { node: process.version, platform: `${os.type()} ${os.release()}`, cpus: cpus.length, cpu_model: cpus[0]?.model ?? 'unknown', memory_gb: Math.round(os.totalmem() / 2 ** 30), loadavg_at_start: os.loadavg().map((x) => Math.round(x * 100) / 100) };
+}
+
+const fmt = (s) => (s ? `${String(Math.round(s.median)).padStart(5)} ms  (${Math.round(s.p25)}–${Math.round(s.p75)}, max ${Math.round(s.max)})` : '');
+const mb = (kb) => (kb ? `${(kb / 1024).toFixed(0).padStart(4)} MB` : '');
+
+async function graphBench() {
+  const results = { bench: 'graph', at: new Date().toISOString(), bin: path.relative(process.cwd(), BIN), machine: machine(), runs: RUNS, sizes: {} };
+  for (const size of SIZES) {
+    const t0 = performance.now();
+    const g = await generateGraph(size);
+    const genMs = Math.round(performance.now() - t0);
+    try {
+      const completed = g.tasks.filter((t) => t.status === 'completed').length;
+      const edges = g.tasks.reduce((n, t) => n + t.blocked_by.length, 0);
+      process.stderr.write(`${size} tasks (${completed} completed, ${edges} edges) generated in ${genMs} ms; measuring…\n`);
+      results.sizes[size] = { tasks: size, completed, edges, generate_ms: genMs, commands: measure(commands(g.dir), g.dir, RUNS) };
+    } finally {
+      g.cleanup();
+    }
+  }
+  process.stderr.write(`plan of ${PLAN_TASKS} tasks; measuring…\n`);
+  results.plan = { tasks: PLAN_TASKS, ...(await measurePlan(Math.max(3, Math.ceil(RUNS / 3)))) };
+
+  console.log(`\npiv benchmark — ${results.machine.cpus} × ${results.machine.cpu_model}, Node ${results.machine.node}, median (p25–p75, max) of ${RUNS} runs; peak RSS of 3`);
+  for (const [size, r] of Object.entries(results.sizes)) {
+    console.log(`\n${size} tasks (${r.completed} completed, ${r.edges} edges)`);
+    for (const [name, s] of Object.entries(r.commands)) console.log(`  ${name.padEnd(24)} ${fmt(s).padEnd(36)} ${mb(s.rss_kb)}`);
+  }
+  console.log(`\nplan of ${PLAN_TASKS} new tasks          ${fmt(results.plan).padEnd(36)} ${mb(results.plan.rss_kb)}`);
+  mkdirSync(path.dirname(OUT), { recursive: true });
+  writeFileSync(OUT, JSON.stringify(results, null, 2) + '\n');
+  console.log(`\nwrote ${path.relative(process.cwd(), OUT)}`);
+}
+
+function script(name) {
+  const args = quick ? (name === 'tokens' ? ['--mb', '1', '--runs', '1'] : ['--files', '2000', '--runs', '1']) : [];
+  const r = spawnSync(process.execPath, [path.join(here, `${name}.mjs`), ...args], { stdio: 'inherit' });
+  if (r.status !== 0) process.exitCode = 1;
+}
+
+if (what === 'graph' || what === 'all') await graphBench();
+if (what === 'prime' || what === 'all') script('prime');
+if (what === 'tokens' || what === 'all') script('tokens');
