@@ -9,7 +9,7 @@ import { FORMAT_VERSION } from './formats.js';
 import { AGENTS_DIR, layout, rel, requireInitialized } from './layout.js';
 import type { AgentState, Config, SchemaName, Session, Task } from './schemas.js';
 
-export { withStateLock } from './lock.js';
+export { tryStateLock, withStateLock } from './lock.js';
 export { findRepoRoot, layout, rel, requireInitialized } from './layout.js';
 import { sortIds } from '../core/ids.js';
 

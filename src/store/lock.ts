@@ -25,6 +25,20 @@ const DEAD_STALE_MS = 2_000;
  * about 30 s, `usage` (exit 2) when it cannot be created at all (permissions).
  */
 export async function withStateLock<T>(root: string, fn: () => Promise<T>): Promise<T> {
+  return (await lockAndRun(root, fn, true)) as { value: T }['value'];
+}
+
+/**
+ * Runs `fn` under the state lock if the lock is free right now, without waiting: returns `{ ran: true, value }`, or
+ * `{ ran: false }` when another piv holds it. Throws as withStateLock does, but never `lock_timeout`.
+ */
+export async function tryStateLock<T>(root: string, fn: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
+  const NOT_RUN = Symbol('busy');
+  const value = await lockAndRun(root, fn, false, NOT_RUN);
+  return value === NOT_RUN ? { ran: false } : { ran: true, value: value as T };
+}
+
+async function lockAndRun<T>(root: string, fn: () => Promise<T>, wait: boolean, busy?: symbol): Promise<T | symbol> {
   const paths = requireInitialized(root);
   const { default: lockfile } = await import('proper-lockfile'); // loaded only by verbs that write
   const held = path.join(paths.lock, 'held');
@@ -53,6 +67,7 @@ export async function withStateLock<T>(root: string, fn: () => Promise<T>): Prom
           cause: error,
         });
       }
+      if (!wait) return busy!;
       if (Date.now() >= deadline) {
         throw new PivError('lock_timeout', `another piv process holds ${rel(root, held)} and did not release it in ${WAIT_MS / 1000} s`, {
           hint: 'Wait for the other piv command to finish; a lock whose holder died is taken over automatically after a few seconds.',

@@ -1,5 +1,5 @@
 // Storage mode: whether a feature's state lives in this working tree's files (one tree) or on its shared feature branch (a swarm).
-import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import type { Config } from '../store/schemas.js';
 import { headBranch, refExists } from '../git/worktrees.js';
 
@@ -54,6 +54,7 @@ export function detectMode(root: string, feature: string | null, config: Pick<Co
   if (!feature) return { kind: 'local' };
   const mode = branchMode(feature, config);
   if (opts.swarm || agentOfBranch(feature, headBranch(root)) !== null) return mode;
-  const exists = (ref: string) => refExists(root, ref) ?? spawnSync('git', ['rev-parse', '--verify', '--quiet', ref], { cwd: root }).status === 0;
+  // node:child_process is loaded only for a reftable repository, whose refs the file system cannot answer for.
+  const exists = (ref: string) => refExists(root, ref) ?? createRequire(import.meta.url)('node:child_process').spawnSync('git', ['rev-parse', '--verify', '--quiet', ref], { cwd: root }).status === 0;
   return exists(mode.ref) || (mode.remote !== null && exists(mode.tracking)) ? mode : { kind: 'local' };
 }

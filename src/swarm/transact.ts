@@ -1,6 +1,6 @@
 // Transactions on the shared state: a change computed from one consistent view is applied whole or, after a lost race, recomputed — never lost.
 import { PivError } from '../errors.js';
-import { deleteTask, readSession, readTask, readTasks, readTaskSummaries, withStateLock, writeSession, writeTask, type TaskSummary } from '../store/index.js';
+import { deleteTask, readSession, readTask, readTasks, readTaskSummaries, tryStateLock, withStateLock, writeSession, writeTask, type TaskSummary } from '../store/index.js';
 import type { Session, Task } from '../store/schemas.js';
 import type { StateChange } from './branch.js';
 import type { Mode } from './mode.js';
@@ -68,8 +68,12 @@ export async function transactLight<R>(root: string, mode: Mode, fn: (view: Stat
 
 async function run<T extends TaskSummary, R>(root: string, mode: Mode, read: Reader<T>, fn: (view: StateView<T>) => Promise<Transaction<R>>, opts: TransactOptions): Promise<TransactResult<R>> {
   if (opts.optimistic && mode.kind === 'local') {
-    // Files are replaced atomically, so an unlocked read sees each file whole; when it asks for no change, none is needed.
-    // A read racing another agent's write may see a task change between its summary and its file: then decide under the lock.
+    // A free lock is taken at once (one read). A busy one is not waited for until an unlocked read shows there is a change
+    // to make, so an agent polling while nothing is ready never queues behind another agent's completion. Files are replaced
+    // atomically, so an unlocked read sees each file whole; one racing a write may see a task change between its summary and
+    // its file, and then decides again under the lock.
+    const now = await tryStateLock(root, async () => applyToFiles(root, await filesView(root, read), fn));
+    if (now.ran) return now.value;
     const first = await fn(await filesView(root, read)).catch(() => null);
     if (first && !first.change) return { result: first.result, commit: null, tip: null, warnings: [] };
   }

@@ -5,7 +5,7 @@ import { headBranch } from '../git/worktrees.js';
 import { readConfig, readSession } from '../store/index.js';
 import type { Task } from '../store/schemas.js';
 import { agentOfBranch, detectMode, type Mode } from '../swarm/mode.js';
-import { transact } from '../swarm/transact.js';
+import { transactLight } from '../swarm/transact.js';
 import { defaultAgent, resolve, type BaseOptions } from './context.js';
 
 export type TaskOp = 'release' | 'block' | 'unblock' | 'retry' | 'reopen';
@@ -49,9 +49,9 @@ export async function stateContext(opts: BaseOptions & { agent?: string }): Prom
 export async function taskOp(opts: TaskOpOptions): Promise<TaskOpResult> {
   const { root, now, agent, mode, leaseMs } = await stateContext(opts);
   const reason = opts.reason?.trim();
-  const { result, commit, warnings } = await transact(root, mode, async (view) => {
-    const task = view.tasks.find((t) => t.id === opts.id);
-    if (!task) throw new PivError('not_found', `task ${opts.id} does not exist`, { hint: 'List tasks with `piv status`.' });
+  const { result, commit, warnings } = await transactLight(root, mode, async (view) => {
+    if (!view.tasks.some((t) => t.id === opts.id)) throw new PivError('not_found', `task ${opts.id} does not exist`, { hint: 'List tasks with `piv status`.' });
+    const task = await view.load(opts.id);
     let next: Task;
     switch (opts.op) {
       case 'release':
@@ -92,8 +92,9 @@ export interface HeartbeatResult {
  */
 export async function heartbeat(opts: BaseOptions & { agent?: string } = {}): Promise<HeartbeatResult> {
   const { root, now, agent, mode, leaseMs } = await stateContext(opts);
-  const { result, commit } = await transact(root, mode, async (view) => {
-    const held = view.tasks.filter((t) => t.status === 'in_progress' && t.owner === agent).map((t) => T.renewLease(t, agent, now, leaseMs));
+  const { result, commit } = await transactLight(root, mode, async (view) => {
+    const ids = view.tasks.filter((t) => t.status === 'in_progress' && t.owner === agent).map((t) => t.id);
+    const held = (await Promise.all(ids.map((id) => view.load(id)))).map((t) => T.renewLease(t, agent, now, leaseMs));
     return {
       change: held.length ? { tasks: held, subject: `chore(piv): renew the lease of ${agent} on ${held.map((t) => t.id).join(', ')}`, trailers: { 'Piv-Agent': agent } } : null,
       result: held.map((t) => ({ id: t.id, lease_expires_at: t.lease_expires_at! })),

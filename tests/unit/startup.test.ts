@@ -44,6 +44,7 @@ describe('start-up cost', () => {
 
   it('the shipped entry point loads only node built-ins before answering --version (not even commander)', () => {
     expect([...staticClosure('entry.ts')].filter((m) => !m.startsWith(SRC))).toEqual(['node:fs', 'node:v8']);
+  });
 
   it('the MCP SDK is reachable only through the mcp verb', () => {
     expect([...staticClosure('verbs/mcp.ts')].some((m) => m.startsWith('@modelcontextprotocol/sdk'))).toBe(true);
