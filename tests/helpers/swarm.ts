@@ -72,6 +72,7 @@ export function plannedRepo(feature: string, count: number | string, opts: { con
     },
     cleanup() {
       for (const dir of trees) rmSync(dir, { recursive: true, force: true });
+      rmSync(`${main}.piv`, { recursive: true, force: true }); // the agents' trees piv execute --worktree made
       if (scratch) rmSync(scratch, { recursive: true, force: true });
       repo.cleanup();
     },

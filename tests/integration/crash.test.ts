@@ -1,6 +1,7 @@
 // Proof, crashes: `piv done` killed with SIGKILL at every named instant between verify and commit (and at random instants),
 // then `piv resume` in a fresh process: state and history agree, nothing is lost, and the task can finish with one commit.
 import { spawn, spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAILPOINTS } from '../../src/failpoint.js';
 import { BIN, cloneRepo, edit, git, gitStatus, piv, seedRepo, taskYaml, tempRepo, write } from '../helpers/repo.js';
@@ -92,10 +93,9 @@ describe('a swarm working tree', () => {
     const main = copy.dir;
     const claimed = piv(main, ['execute', '--worktree', '--agent', 'main', '--json']).json.result;
     tree = claimed.swarm.worktree;
-    cleanups.push(() => spawnSync('git', ['worktree', 'remove', '--force', tree], { cwd: main }));
+    cleanups.push(() => rmSync(`${main}.piv`, { recursive: true, force: true })); // the agents' trees
     // Another agent lands work first, so the killed completion must be rebased.
     const other = piv(main, ['execute', '--worktree', '--agent', 'other', '--json']).json.result;
-    cleanups.push(() => spawnSync('git', ['worktree', 'remove', '--force', other.swarm.worktree], { cwd: main }));
     write(other.swarm.worktree, { 'two.txt': '2\n' });
     expect(piv(other.swarm.worktree, ['done', 'task-002']).code).toBe(0);
 

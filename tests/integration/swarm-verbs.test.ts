@@ -5,17 +5,11 @@ import { commitFiles, edit, git, gitStatus, piv, pivAsync, read, taskYaml, write
 import { plannedRepo, taskCommitsOn, type Swarm } from '../helpers/swarm.js';
 
 let swarm: Swarm | null = null;
-const trees: string[] = [];
 afterEach(() => {
-  for (const t of trees.splice(0)) git(swarm!.main, 'worktree', 'remove', '--force', t);
-  swarm?.cleanup();
+  swarm?.cleanup(); // with the agents' trees
   swarm = null;
 });
-const claimIn = (main: string, agent: string) => {
-  const r = piv(main, ['execute', '--worktree', '--agent', agent, '--json']).json.result;
-  trees.push(r.swarm.worktree);
-  return r;
-};
+const claimIn = (main: string, agent: string) => piv(main, ['execute', '--worktree', '--agent', agent, '--json']).json.result;
 
 describe('one working tree', () => {
   it('done commits exactly the declared files; --also takes one more; another claim’s declared file is never taken', () => {
@@ -82,7 +76,6 @@ describe('a swarm on one machine', () => {
     const pruned = piv(main, ['worktree', 'prune', '--json']).json.result;
     expect(pruned.removed.map((r: any) => r.agent)).toEqual(['a']);
     expect(pruned.kept).toEqual([expect.objectContaining({ agent: 'b', reason: 'holds task-001' })]);
-    trees.splice(trees.indexOf(a.swarm.worktree), 1);
   });
 
   it('two agents adding tasks at once get different ids: the plan lands on the branch by compare-and-swap', async () => {

@@ -1,22 +1,14 @@
 // Proof, several working trees: agents each in their own git worktree (piv execute --worktree) work one 40-task graph with
 // dependencies to the end. The feature branch gets one commit per task, in an order that respects every dependency.
-import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { git, gitStatus, piv, read, write } from '../helpers/repo.js';
 import { plannedRepo, randomPlan, runWorkers, taskCommitsOn, type Swarm } from '../helpers/swarm.js';
 
 let swarm: Swarm | null = null;
-const trees: string[] = [];
 afterEach(() => {
-  for (const t of trees.splice(0)) git(swarm!.main, 'worktree', 'remove', '--force', t);
-  swarm?.cleanup();
+  swarm?.cleanup(); // with the agents' trees
   swarm = null;
 });
-
-/** Worktrees piv made for `agents` next to the repository (`<repo>.piv/<agent>`), remembered for cleanup. */
-function remember(main: string, agents: string[]): void {
-  for (const a of agents) if (existsSync(`${main}.piv/${a}`)) trees.push(`${main}.piv/${a}`);
-}
 
 describe('agents in their own working trees (a swarm on one machine)', () => {
   it('4 agents in 4 worktrees complete a 40-task graph: one commit per task on piv/<feature>, dependencies first', async () => {
@@ -26,7 +18,6 @@ describe('agents in their own working trees (a swarm on one machine)', () => {
     const agents = ['w1', 'w2', 'w3', 'w4'];
     const started = Date.now();
     const { events, codes, stderr } = await runWorkers(agents.map((agent) => ({ cwd: main, agent, worktree: true })), 300_000);
-    remember(main, agents);
     const seconds = (Date.now() - started) / 1000;
     expect(events.filter((e) => e.event === 'error')).toEqual([]);
     expect([codes, stderr]).toEqual([[0, 0, 0, 0], '']);
@@ -53,7 +44,6 @@ describe('agents in their own working trees (a swarm on one machine)', () => {
     const pruned = piv(main, ['worktree', 'prune', '--json']).json.result;
     expect(pruned.removed.map((r: { agent: string }) => r.agent).sort()).toEqual(agents);
     expect(pruned.kept).toEqual([]);
-    trees.splice(0);
     expect(git(main, 'branch', '--list', 'piv-agent/*').trim()).toBe('');
     expect(git(main, 'rev-parse', '--verify', 'piv/wt').trim()).toMatch(/^[0-9a-f]{40}$/);
     console.log(`[bench] worktrees: 4 agents completed 40 tasks in ${seconds.toFixed(1)} s; ${events.filter((e) => e.event === 'done' && e.rebased).length} landings rebased`);
@@ -64,7 +54,6 @@ describe('agents in their own working trees (a swarm on one machine)', () => {
     const main = swarm.main;
     const a = piv(main, ['execute', '--worktree', '--agent', 'a', '--json']).json.result;
     const b = piv(main, ['execute', '--worktree', '--agent', 'b', '--json']).json.result;
-    remember(main, ['a', 'b']);
     expect([a.task.id, b.task.id]).toEqual(['task-001', 'task-002']);
     write(a.swarm.worktree, { 'shared.txt': 'from a\n' });
     write(b.swarm.worktree, { 'shared.txt': 'from b\n' });
@@ -101,7 +90,6 @@ describe('agents in their own working trees (a swarm on one machine)', () => {
     swarm = plannedRepo('steal', 1, { config: (t) => t.replace(/lease_minutes: \d+/, 'lease_minutes: 0.0005') });
     const main = swarm.main;
     const a = piv(main, ['execute', '--worktree', '--agent', 'a', '--json']).json.result;
-    remember(main, ['a', 'b']);
     const b0 = piv(main, ['execute', '--worktree', '--agent', 'b', '--json']).json.result;
     expect([b0.outcome, b0.stall.in_progress[0]]).toEqual(['none_ready', expect.objectContaining({ id: 'task-001', owner: 'a' })]);
     const b = piv(main, ['execute', '--worktree', '--agent', 'b', '--steal-expired', '--json']).json.result;
