@@ -9,8 +9,7 @@ const { cwd, agent, worktree = false, seed = 1, maxIdleMs = 120_000, claimOnly =
 const { execute } = await import(new URL('../../dist/verbs/execute.js', import.meta.url).href);
 const { done } = await import(new URL('../../dist/verbs/done.js', import.meta.url).href);
 
-let state = seed >>> 0;
-const rand = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+const { rand } = (await import(new URL('../../bench/lib/random.mjs', import.meta.url).href)).seeded(seed);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const emit = (event) => process.stdout.write(JSON.stringify({ agent, at: Date.now(), ...event }) + '\n');
 

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { expect } from 'vitest';
 import { git, piv, read, tempRepo, write } from './repo.js';
 import { fileURLToPath } from 'node:url';
+import { seeded } from '../../bench/lib/random.mjs';
 
 const NAMES = ['One', 'Two', 'Three', 'Four', 'Five'];
 
@@ -84,8 +85,7 @@ export function plannedRepo(feature: string, count: number | string, opts: { con
  * out/<id>.txt and verified by its presence. The same seed gives the same graph.
  */
 export function randomPlan(count: number, seed: number, maxDeps = 3): { text: string; deps: Map<string, string[]> } {
-  let state = seed >>> 0;
-  const rand = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const { rand } = seeded(seed);
   const id = (n: number) => `task-${String(n).padStart(3, '0')}`;
   const deps = new Map<string, string[]>();
   const lines = ['tasks:'];

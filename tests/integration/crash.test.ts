@@ -4,6 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAILPOINTS } from '../../src/failpoint.js';
+import { seeded } from '../../bench/lib/random.mjs';
 import { BIN, cloneRepo, edit, git, gitStatus, piv, seedRepo, taskYaml, tempRepo, write } from '../helpers/repo.js';
 import { plannedRepo, taskCommitsOn, type Swarm } from '../helpers/swarm.js';
 
@@ -57,8 +58,7 @@ describe('one working tree', () => {
   });
 
   it('killed at 12 random instants of a completion (verify running, files being written, git committing): always recoverable', async () => {
-    let state = 20261202;
-    const rand = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    const { rand } = seeded(20261202);
     for (let i = 0; i < 12; i++) {
       const copy = cloneRepo(claimed);
       cleanups.push(copy.cleanup);

@@ -6,22 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseYaml } from '../../src/store/yaml.js';
 import { SessionSchema, TaskSchema } from '../../src/store/schemas.js';
 import { PivError } from '../../src/errors.js';
+import { seeded } from '../../bench/lib/random.mjs';
 import { cloneRepo, piv, pivAsync, read, seedRepo, snapshot, tempRepo, write } from '../helpers/repo.js';
 
-/** mulberry32: the same seed generates the same inputs on every run, so a failure can be replayed. */
-function seeded(seed: number) {
-  let state = seed | 0;
-  const rand = () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
-  const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)]!;
-  return { rand, int, pick };
-}
+// mulberry32 (bench/lib/random.mjs): the same seed generates the same inputs on every run, so a failure can be replayed.
 type Rng = ReturnType<typeof seeded>;
 
 const VALID_TASK: Record<string, string> = {
