@@ -25,7 +25,7 @@ const DEAD_STALE_MS = 2_000;
  * about 30 s, `usage` (exit 2) when it cannot be created at all (permissions).
  */
 export async function withStateLock<T>(root: string, fn: () => Promise<T>): Promise<T> {
-  return (await lockAndRun(root, fn, true)) as { value: T }['value'];
+  return (await lockAndRun(root, fn, true)) as T; // waiting, it never returns the busy marker
 }
 
 /**

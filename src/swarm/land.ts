@@ -30,7 +30,8 @@ const MAX_ATTEMPTS = 200;
  */
 export async function land(root: string, mode: BranchMode, taskId: string, agent: string, local: string): Promise<Landing> {
   const own = [STATE_PATHS.task(taskId), STATE_PATHS.agentState(agent)];
-  const parent = (await readCommit(root, local)).parents[0] ?? null;
+  const localCommit = await readCommit(root, local);
+  const parent = localCommit.parents[0] ?? null;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const tip = await featureTip(root, mode);
     if (!tip) throw new PivError('usage', `the feature branch ${mode.branch} does not exist`, { hint: 'It was deleted: recreate it from a working tree holding the plan (piv execute --worktree).' });
@@ -58,8 +59,7 @@ export async function land(root: string, mode: BranchMode, taskId: string, agent
       }
       const ours = new Map((await lsTree(root, local, own)).map((e) => [e.path, e.oid] as const));
       const tree = await overrideTree(root, merged.tree, new Map(own.map((p) => [p, ours.get(p) ?? null] as const)));
-      const c = await readCommit(root, local);
-      candidate = await commitTree(root, tree, [tip], c.message, { author: c.author });
+      candidate = await commitTree(root, tree, [tip], localCommit.message, { author: localCommit.author });
     }
     if (await advance(root, mode, tip, candidate)) {
       failpoint('done:after-land');

@@ -1,7 +1,10 @@
-// Verb context: resolves the repository and the clock once per command, so every verb sees one consistent "now".
+// Verb context: resolves the repository, the clock, the agent and the storage mode once per command, so every verb sees one consistent "now" and one source of truth.
 import { PivError } from '../errors.js';
 import { findRepoRoot } from '../store/layout.js';
 import { AGENT_ID_PATTERN } from '../store/formats.js';
+import { headBranch } from '../git/worktrees.js';
+import { readConfig, readSession } from '../store/index.js';
+import { agentOfBranch, detectMode, type Mode } from '../swarm/mode.js';
 
 /** Options every verb takes. */
 export interface BaseOptions {
@@ -33,4 +36,14 @@ export function resolve(opts: BaseOptions): { root: string; now: string; nowMs: 
   const root = findRepoRoot(opts.cwd ?? process.cwd());
   const date = opts.now ?? new Date();
   return { root, now: date.toISOString(), nowMs: date.getTime() };
+}
+
+/** The agent, mode and clock of a verb that changes shared state: the agent defaults to the one whose working tree this is. */
+export async function stateContext(opts: BaseOptions & { agent?: string }): Promise<{ root: string; now: string; nowMs: number; agent: string; mode: Mode; leaseMs: number }> {
+  const { root, now, nowMs } = resolve(opts);
+  const config = await readConfig(root);
+  const session = await readSession(root);
+  const mode = detectMode(root, session?.feature ?? null, config);
+  const inferred = mode.kind === 'branch' ? agentOfBranch(mode.feature, headBranch(root)) : null;
+  return { root, now, nowMs, agent: defaultAgent(opts.agent ?? inferred ?? undefined), mode, leaseMs: config.claims.lease_minutes * 60_000 };
 }

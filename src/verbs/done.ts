@@ -10,9 +10,7 @@ import { readAgentsFile, readAgentState, readConfig, readSession, readTask, read
 import type { AgentState, Attempt, Config, Task } from '../store/schemas.js';
 import type { BranchMode } from '../swarm/mode.js';
 import { transact } from '../swarm/transact.js';
-import type { BaseOptions } from './context.js';
-import { usageSource } from './context.js';
-import { stateContext } from './task-ops.js';
+import { stateContext, usageSource, type BaseOptions } from './context.js';
 
 export interface DoneOptions extends BaseOptions {
   id: string;

@@ -3,8 +3,7 @@ import { featureTokens, nextTask, progress } from '../core/scheduler.js';
 import { changedPaths, commitPaths, head } from '../git/git.js';
 import { STATE_PATHS, readAgentsFile, readAgentState, readAgentStates, readConfig, readTasks, requireSession, restoreAgentsFile, withStateLock, writeAgentState, writeSession } from '../store/index.js';
 import type { Checkpoint } from '../store/schemas.js';
-import type { BaseOptions } from './context.js';
-import { stateContext } from './task-ops.js';
+import { stateContext, type BaseOptions } from './context.js';
 import { covers } from './done.js';
 
 export interface PauseOptions extends BaseOptions {

@@ -8,8 +8,7 @@ import { gitDirs } from '../git/worktrees.js';
 import { layout, readAgentState, readAgentStates, readConfig, readTasks, requireSession, STATE_PATHS, withStateLock, writeAgentState, writeTask } from '../store/index.js';
 import type { Checkpoint, Task } from '../store/schemas.js';
 import { transact } from '../swarm/transact.js';
-import type { BaseOptions } from './context.js';
-import { stateContext } from './task-ops.js';
+import { stateContext, type BaseOptions } from './context.js';
 import { brief, decisionsOf, type TaskBrief } from './execute.js';
 import { openQuestions } from '../core/session.js';
 

@@ -1,12 +1,9 @@
 // Task operations beyond claim/complete (release, block, unblock, retry, reopen, heartbeat): each one transition, applied atomically.
 import * as T from '../core/transitions.js';
 import { PivError } from '../errors.js';
-import { headBranch } from '../git/worktrees.js';
-import { readConfig, readSession } from '../store/index.js';
 import type { Task } from '../store/schemas.js';
-import { agentOfBranch, detectMode, type Mode } from '../swarm/mode.js';
 import { transactLight } from '../swarm/transact.js';
-import { defaultAgent, resolve, type BaseOptions } from './context.js';
+import { stateContext, type BaseOptions } from './context.js';
 
 export type TaskOp = 'release' | 'block' | 'unblock' | 'retry' | 'reopen';
 
@@ -29,16 +26,6 @@ export interface TaskOpResult {
   /** The feature-branch commit that recorded it (a swarm), else null. */
   commit: string | null;
   warnings: string[];
-}
-
-/** The agent, mode and clock of a verb that changes shared state: the agent defaults to the one whose working tree this is. */
-export async function stateContext(opts: BaseOptions & { agent?: string }): Promise<{ root: string; now: string; nowMs: number; agent: string; mode: Mode; leaseMs: number }> {
-  const { root, now, nowMs } = resolve(opts);
-  const config = await readConfig(root);
-  const session = await readSession(root);
-  const mode = detectMode(root, session?.feature ?? null, config);
-  const inferred = mode.kind === 'branch' ? agentOfBranch(mode.feature, headBranch(root)) : null;
-  return { root, now, nowMs, agent: defaultAgent(opts.agent ?? inferred ?? undefined), mode, leaseMs: config.claims.lease_minutes * 60_000 };
 }
 
 /**
