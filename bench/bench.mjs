@@ -1,5 +1,5 @@
 // Benchmarks (not tests; never run by CI): whole-process wall time and peak memory of the verbs agents call, on seeded random task graphs.
-// Run: npm run bench [-- graph|prime|tokens|all] [--sizes 100,1000,10000] [--runs 15] [--plan 1000] [--quick] [--out FILE] [--bin OTHER/bin.js]
+// Run: npm run bench [-- graph|prime|tokens|all] [--sizes 100,1000,10000] [--runs 15] [--plan 1000 (0: skip)] [--quick] [--out FILE] [--bin OTHER/bin.js]
 //   graph (default): generates 100 / 1,000 / 10,000-task graphs with piv's own writer, then times `node -e 0`, `piv --version`,
 //   `status --json`, `execute --json` (+ the `release` that undoes it), `validate --stage state`, status without the cache
 //   (PIV_CACHE=off: what parsing and validating every file costs) and `plan` of 1,000 tasks; prints a table, writes JSON.
@@ -161,15 +161,17 @@ async function graphBench() {
       g.cleanup();
     }
   }
-  process.stderr.write(`plan of ${PLAN_TASKS} tasks; measuring…\n`);
-  results.plan = { tasks: PLAN_TASKS, ...(await measurePlan(Math.max(3, Math.ceil(RUNS / 3)))) };
+  if (PLAN_TASKS > 0) {
+    process.stderr.write(`plan of ${PLAN_TASKS} tasks; measuring…\n`);
+    results.plan = { tasks: PLAN_TASKS, ...(await measurePlan(Math.max(3, Math.ceil(RUNS / 3)))) };
+  }
 
   console.log(`\npiv benchmark — ${results.machine.cpus} × ${results.machine.cpu_model}, Node ${results.machine.node}, median (p25–p75, max) of ${RUNS} runs; peak RSS of 3`);
   for (const [size, r] of Object.entries(results.sizes)) {
     console.log(`\n${size} tasks (${r.completed} completed, ${r.edges} edges)`);
     for (const [name, s] of Object.entries(r.commands)) console.log(`  ${name.padEnd(24)} ${fmt(s).padEnd(36)} ${mb(s.rss_kb)}`);
   }
-  console.log(`\nplan of ${PLAN_TASKS} new tasks          ${fmt(results.plan).padEnd(36)} ${mb(results.plan.rss_kb)}`);
+  if (results.plan) console.log(`\nplan of ${PLAN_TASKS} new tasks          ${fmt(results.plan).padEnd(36)} ${mb(results.plan.rss_kb)}`);
   mkdirSync(path.dirname(OUT), { recursive: true });
   writeFileSync(OUT, JSON.stringify(results, null, 2) + '\n');
   console.log(`\nwrote ${path.relative(process.cwd(), OUT)}`);

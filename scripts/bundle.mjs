@@ -1,7 +1,8 @@
-// Bundles the CLI into dist/bundle/ (one file per lazily loaded verb): fewer module files to resolve at every start-up.
+// Bundles the CLI into dist/bundle/: one CommonJS file run from V8's code cache, and the entry that runs it; no module files to resolve at start-up, no JavaScript to parse once cached.
 // Run by `npm run build` after tsc (tsc type-checks and emits dist/ for the scripts; the bundle is what `piv` runs).
 import { createHash } from 'node:crypto';
-import { chmodSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -18,36 +19,95 @@ function cacheBuild(version) {
   return `${version}+${h.digest('hex').slice(0, 12)}`;
 }
 
-/** Builds dist/bundle/bin.js and its chunks. Chunks sit two folders below the package root, like dist/store/*.js, so paths relative to import.meta.url (schemas/) hold. */
+/**
+ * zod's namespaces (`z.locales`) re-export its 40-odd locales; piv only ever configures English (src/store/schemas.ts), and
+ * the MCP SDK none. Bundled whole, they make zod's chunk 665 KB and cost every verb that validates ~12 ms to compile.
+ * Here `zod/v4/locales/index.js` is only `en`.
+ */
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (a) => (a.importer.includes(`${path.sep}node_modules${path.sep}zod${path.sep}`) ? { path: 'zod-locales', namespace: 'zod-english-only' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'zod-english-only' }, () => ({ contents: "export { default as en } from './en.js';", resolveDir: path.join(root, 'node_modules', 'zod', 'v4', 'locales') }));
+  },
+};
+
+/** Packages left out of the CLI bundle and loaded from node_modules when a verb needs them (require: Node 20.19+ loads ES modules too). */
+const EXTERNAL = [
+  // finds its WASM in its own folder
+  'tiktoken',
+  // required synchronously, only to name a cycle
+  '@dagrejs/graphlib',
+  // what only slower verbs load (validate's report, prime, the swarm's git)
+  'junit-report-builder',
+  'simple-git',
+  'execa',
+  'ignore',
+  'smol-toml',
+  // `piv mcp` only: the SDK, with ajv, is half the size of the rest of piv
+  '@modelcontextprotocol/sdk',
+];
+
+/** zod's classic API (`zod`, used by `piv mcp` and the SDK) stays in node_modules; the store's `zod/mini` is bundled. */
+const zodClassicExternal = {
+  name: 'zod-classic-external',
+  setup(b) {
+    b.onResolve({ filter: /^zod(\/v3|\/v4)?$/ }, (a) => ({ path: a.path, external: true }));
+  },
+};
+
+/**
+ * Builds dist/bundle/: `piv.cjs`, the whole CLI (src/bin.ts) as one CommonJS file, which the entry runs through V8's code
+ * cache (src/compile-cache.ts; Node 20 can cache the bytecode of scripts, not of ES modules), and `bin.js`, the entry
+ * (src/entry.ts, ESM), which knows piv.cjs's hash. Both sit two folders below the package root, like dist/store/*.js, so
+ * paths relative to import.meta.url (schemas/, package.json) hold.
+ */
 export async function bundle() {
   const { version } = JSON.parse(readFileSync(`${root}/package.json`, 'utf8'));
-  rmSync(`${root}/dist/bundle`, { recursive: true, force: true }); // chunk names change: no stale chunk may survive
+  rmSync(`${root}/dist/bundle`, { recursive: true, force: true }); // no stale file may survive
   await build({
     absWorkingDir: root,
-    // bin.js is src/entry.ts: `--version` is answered there; everything else loads the CLI (src/bin.ts) as a chunk.
-    entryPoints: { bin: 'src/entry.ts' },
+    entryPoints: { piv: 'src/bin.ts' },
     outdir: 'dist/bundle',
+    outExtension: { '.js': '.cjs' },
     bundle: true,
-    splitting: true,
-    format: 'esm',
+    format: 'cjs',
     platform: 'node',
     target: 'node20',
-    // Bundled: what the hot verbs load (commander, zod/mini, yaml, picocolors, markdown-table, write-file-atomic,
-    // proper-lockfile), so start-up resolves and lexes no package files. External, loaded as they are: tiktoken (finds its
-    // WASM in its own folder), graphlib (required synchronously, only to name a cycle), and what only slower verbs load.
-    external: ['tiktoken', '@dagrejs/graphlib', 'junit-report-builder', 'simple-git', 'execa', 'ignore', 'smol-toml'],
-    // CommonJS packages inside the bundle (commander, write-file-atomic, proper-lockfile) need a real require, and write-file-atomic __filename.
-    banner: {
-      js: "import { createRequire as __pivCreateRequire } from 'node:module'; import { fileURLToPath as __pivFileURLToPath } from 'node:url'; const require = __pivCreateRequire(import.meta.url); const __filename = __pivFileURLToPath(import.meta.url);",
-    },
+    // Every import() becomes a require: a script compiled from a code cache has no dynamic-import callback in Node 20
+    // (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING). The bundle's own modules are then initialised on first use, as before.
+    supported: { 'dynamic-import': false },
+    external: EXTERNAL,
+    // import.meta.url, in a CommonJS file: the file's URL.
+    define: { PIV_VERSION: JSON.stringify(version), PIV_CACHE_BUILD: JSON.stringify(cacheBuild(version)), 'import.meta.url': '__pivMetaUrl' },
+    banner: { js: 'var __pivMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
     // yaml's ESM build (the one its package serves browsers; the same sources as its CommonJS dist/): scope-hoisted, it
     // evaluates ~2 ms faster than the CommonJS build every time piv parses or writes YAML. Its only difference: warnings
     // go to console.warn instead of process.emitWarning (both stderr).
     alias: { yaml: './node_modules/yaml/browser/index.js' },
-    define: { PIV_VERSION: JSON.stringify(version), PIV_CACHE_BUILD: JSON.stringify(cacheBuild(version)) },
+    plugins: [zodEnglishOnly, zodClassicExternal],
     sourcemap: 'linked',
     logLevel: 'warning',
   });
+  const hash = createHash('sha256').update(readFileSync(`${root}/dist/bundle/piv.cjs`)).digest('hex').slice(0, 16);
+  await build({
+    absWorkingDir: root,
+    entryPoints: { bin: 'src/entry.ts' },
+    outdir: 'dist/bundle',
+    bundle: true,
+    // CommonJS (dist/bundle/package.json says so): Node starts it ~3 ms sooner than an ES module.
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    supported: { 'dynamic-import': false },
+    define: { PIV_VERSION: JSON.stringify(version), PIV_CLI_HASH: JSON.stringify(hash), 'import.meta.url': '__pivMetaUrl' },
+    banner: { js: 'var __pivMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
+    // Unbundled, the entry would import ./bin.js; bundled it never does (PIV_CLI_HASH is set).
+    external: ['./bin.js'],
+    sourcemap: 'linked',
+    logLevel: 'warning',
+  });
+  writeFileSync(`${root}/dist/bundle/package.json`, '{ "type": "commonjs" }\n');
   chmodSync(`${root}/dist/bundle/bin.js`, 0o755);
 }
 

@@ -1,8 +1,10 @@
-#!/usr/bin/env node
 // piv's one entry point: parses flags, loads only the verb it runs, prints, and turns every error into a documented exit code.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT, PivError } from './errors.js';
+import { trace } from './trace.js';
+
+trace('cli loaded');
 
 /** Set by the bundler (scripts/bundle.mjs); unbundled builds read package.json. */
 declare const PIV_VERSION: string | undefined;
@@ -34,11 +36,14 @@ const program = new Command('piv')
 /** Runs one verb: computes, prints (JSON envelope or text) and sets the exit code. `present` may skip the text when `json` (it is not printed). */
 async function run<R>(verb: string, cmd: Command, compute: (g: Global) => Promise<R>, present: (r: R, json: boolean) => Promise<Outcome> | Outcome): Promise<void> {
   const g = cmd.optsWithGlobals<Global>();
+  trace(`${verb}: flags parsed`);
   try {
     const result = await compute(g);
+    trace(`${verb}: computed`);
     const outcome = await present(result, Boolean(g.json));
     if (g.json) process.stdout.write(jsonLine({ ok: outcome.exitCode === 0, verb, result, ...(outcome.failure ? { error: outcome.failure } : {}) }));
     else if (outcome.text) process.stdout.write(outcome.text + '\n');
+    trace(`${verb}: printed`);
     process.exitCode = outcome.exitCode;
   } catch (error) {
     const e = error instanceof PivError ? error : null;
@@ -338,18 +343,30 @@ for (const [op, description, needsReason] of [
   );
 }
 
-// Errors commander raises before a verb runs (unknown option, bad value): exit 2, and with --json still one JSON object.
-const wantsJson = process.argv.includes('--json');
-const verbName = process.argv.slice(2).find((a) => program.commands.some((c) => c.name() === a)) ?? null;
-try {
-  await program.parseAsync(process.argv);
-} catch (error) {
-  const helpOrVersion = error instanceof CommanderError && ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code);
-  if (helpOrVersion) process.exitCode = EXIT.ok;
-  else if (error instanceof CommanderError || error instanceof PivError) {
-    const message = error instanceof PivError ? error.message : error.message.replace(/^error: /, '');
-    if (error instanceof PivError && !wantsJson) process.stderr.write(`piv: ${message}\n`);
-    if (wantsJson) process.stdout.write(jsonLine({ ok: false, verb: verbName, error: { code: 'usage', message, hint: 'Run piv --help for usage.' } }));
-    process.exitCode = EXIT.usage;
-  } else throw error;
+/**
+ * Runs the CLI on `argv` (process.argv's shape: node, script, then the arguments) and resolves when the verb is done, with
+ * process.exitCode set (0 ok, 1 gate failed, 2 usage or invalid state, 3 conflict, 70 internal: see errors.ts EXIT). Errors
+ * commander raises before a verb runs (unknown option, bad value) exit 2, and with --json are still one JSON object.
+ * Rejects only on a bug (an error that is neither a PivError nor commander's).
+ */
+export async function main(argv: readonly string[] = process.argv): Promise<void> {
+  // A reader that stops early (`piv status --json | head -c 100`) is not an error: end quietly, as git does.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit();
+  });
+  const wantsJson = argv.includes('--json');
+  const verbName = argv.slice(2).find((a) => program.commands.some((c) => c.name() === a)) ?? null;
+  try {
+    await program.parseAsync([...argv]);
+  } catch (error) {
+    const helpOrVersion = error instanceof CommanderError && ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code);
+    if (helpOrVersion) process.exitCode = EXIT.ok;
+    else if (error instanceof CommanderError || error instanceof PivError) {
+      const message = error instanceof PivError ? error.message : error.message.replace(/^error: /, '');
+      if (error instanceof PivError && !wantsJson) process.stderr.write(`piv: ${message}\n`);
+      if (wantsJson) process.stdout.write(jsonLine({ ok: false, verb: verbName, error: { code: 'usage', message, hint: 'Run piv --help for usage.' } }));
+      process.exitCode = EXIT.usage;
+    } else throw error;
+  }
 }

@@ -1,10 +1,22 @@
 #!/usr/bin/env node
-// The shipped entry point (dist/bundle/bin.js): answers `piv --version` before loading anything, else hands over to the CLI in bin.ts.
+// The shipped entry point (dist/bundle/bin.js, CommonJS: no ES module loader to start): answers `piv --version` before loading anything, else runs the CLI (src/bin.ts), bundled into one file run from V8's code cache.
 import { readFileSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
+import { fileURLToPath } from 'node:url';
 
 /** Set by the bundler (scripts/bundle.mjs); unbundled builds read package.json. */
 declare const PIV_VERSION: string | undefined;
+/** Set by the bundler: the sha-256 (hex, 16) of dist/bundle/piv.cjs, which names its code caches. Unbundled: undefined. */
+declare const PIV_CLI_HASH: string | undefined;
+
+/** The verb of a command line (its first word that is not an option or -C's value), as the name of its code cache. */
+function verbOf(args: readonly string[]): string {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '-C' || a === '--cwd') i++;
+    else if (!a.startsWith('-')) return /^[a-z][a-z-]{0,23}$/.test(a) ? a : 'other';
+  }
+  return 'none';
+}
 
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
@@ -14,6 +26,15 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
 } else {
   // A 10,000-task read keeps ~15 MB alive; V8's young generation starts at 1 MB and doubles, copying all of it through
   // a dozen scavenges (~30 ms). Growing it 16× at a time takes five (~10 ms). Only the growth policy changes.
-  setFlagsFromString('--semi-space-growth-factor=16');
-  await import('./bin.js');
+  // node:v8 is loaded here, not for --version (it brings streams and heap utilities with it).
+  (process.getBuiltinModule('node:v8') as typeof import('node:v8')).setFlagsFromString('--semi-space-growth-factor=16');
+  const run =
+    typeof PIV_CLI_HASH === 'string'
+      ? import('./compile-cache.js').then(({ compileCacheDir, runCached }) => runCached(fileURLToPath(new URL('./piv.cjs', import.meta.url)), PIV_CLI_HASH, verbOf(args), compileCacheDir(), process.argv))
+      : import('./bin.js').then(({ main }) => main(process.argv));
+  // main rejects only on a bug: exit 70 (errors.ts EXIT.internal), as a verb's internal error does.
+  run.catch((error: unknown) => {
+    process.stderr.write(`piv: internal error (a bug in piv; please report it)\n${(error as Error)?.stack ?? String(error)}\n`);
+    process.exitCode = 70;
+  });
 }

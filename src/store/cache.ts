@@ -417,6 +417,96 @@ export async function readThrough<V, S = V>(agentsDir: string, rels: readonly st
   return out;
 }
 
+/** statSync's options, made once: the hot loop allocates nothing it does not return. */
+const STAT_OPTS = { throwIfNoEntry: false } as const;
+
+/** The number N of a canonical task file name `task-N.yaml` (N of 1–15 digits), else -1; no regex, no substring. */
+function taskFileNumber(name: string): number {
+  const end = name.length - 5;
+  if (end < 6 || end > 20 || !name.startsWith('task-') || !name.endsWith('.yaml')) return -1;
+  let n = 0;
+  for (let i = 5; i < end; i++) {
+    const c = name.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
+/** At most this many files of a settled read may need their bytes checked (rows piv itself just wrote); more, and every file is read through. */
+const FEW_UNSETTLED = 32;
+
+/**
+ * The summaries of the task files `names` (file names in `tasks/` under `agentsDir`, each `task-N.yaml`), sorted by
+ * number, when the index answers for nearly every one of them without reading a file: each has a row whose stat key
+ * (size, mtime, ctime, inode) is the file's, settled (readThrough's rule) for all but a few, and every row of the shards
+ * read is one of `names`. The few unsettled ones (piv's own recent writes) are read through `readFew` (readThrough on
+ * those files: their hash checked, settled or re-parsed). Otherwise null, and the caller reads every file through
+ * readThrough, which also repairs the cache. 10,000 files take one readdir (the caller's), one stat each and the parse
+ * of their shards.
+ */
+export async function settledSummaries<S>(agentsDir: string, names: readonly string[], expand: (columns: unknown[][], i: number) => S, readFew: (rels: string[]) => Promise<S[] | null>): Promise<S[] | null> {
+  if (!enabled() || names.length === 0) return null;
+  /** Numbers of the files whose row is not settled: their summaries come from readFew. */
+  const unsettled: number[] = [];
+  const cacheDir = path.join(agentsDir, CACHE_DIR);
+  const tasksDir = agentsDir + path.sep + 'tasks' + path.sep;
+  /** Per shard: its columns, row of each number (offset in the shard), how many of its rows were matched. */
+  const shards = new Map<number, { cols: IndexColumns; rowOf: Int32Array; matched: number }>();
+  const numbers = new Array<number>(names.length);
+  let max = -1;
+  for (let k = 0; k < names.length; k++) {
+    const name = names[k]!;
+    const n = taskFileNumber(name);
+    if (n < 0) return null;
+    numbers[k] = n;
+    if (n > max) max = n;
+    const bucket = Math.floor(n / SHARD_TASKS);
+    let shard = shards.get(bucket);
+    if (!shard) {
+      const cols = loadColumns(path.join(cacheDir, `tasks-${bucket}.json`));
+      if (cols.rel.length === 0) return null;
+      const rowOf = new Int32Array(SHARD_TASKS).fill(-1);
+      for (let i = 0; i < cols.rel.length; i++) {
+        const m = taskFileNumber(cols.rel[i]!.slice('tasks/'.length));
+        if (m < 0 || Math.floor(m / SHARD_TASKS) !== bucket || rowOf[m % SHARD_TASKS] !== -1) return null;
+        rowOf[m % SHARD_TASKS] = i;
+      }
+      shards.set(bucket, (shard = { cols, rowOf, matched: 0 }));
+    }
+    const r = shard.rowOf[n % SHARD_TASKS]!;
+    if (r < 0) return null;
+    const { key, rel, settled } = shard.cols;
+    // task-7.yaml and task-007.yaml share a number: the row must be this very name.
+    if (rel[r]!.length !== name.length + 6 || !rel[r]!.endsWith(name)) return null;
+    const st = statSync(tasksDir + name, STAT_OPTS);
+    if (!st || key[4 * r] !== st.size || key[4 * r + 1] !== st.mtimeMs || key[4 * r + 2] !== st.ctimeMs || key[4 * r + 3] !== st.ino || !st.isFile()) return null;
+    if (settled[r] !== 1 && unsettled.push(n) > FEW_UNSETTLED) return null;
+    shard.matched++;
+  }
+  for (const shard of shards.values()) if (shard.matched !== shard.cols.rel.length) return null;
+  // Sorted by number (the order sortIds gives canonical ids), in one pass over the numbers: no comparison sort.
+  if (max >= 16 * names.length + 1024) return null;
+  const slot = new Int32Array(max + 1).fill(-1);
+  for (let k = 0; k < names.length; k++) {
+    if (slot[numbers[k]!] !== -1) return null;
+    slot[numbers[k]!] = k;
+  }
+  const checked = new Map<number, S>();
+  if (unsettled.length > 0) {
+    const few = await readFew(unsettled.map((n) => `tasks/${names[slot[n]!]}`));
+    if (!few) return null;
+    unsettled.forEach((n, i) => checked.set(n, few[i]!));
+  }
+  const out: S[] = [];
+  for (let n = 0; n <= max; n++) {
+    if (slot[n] === -1) continue;
+    const shard = shards.get(Math.floor(n / SHARD_TASKS))!;
+    out.push(checked.get(n) ?? expand(shard.cols.data, shard.rowOf[n % SHARD_TASKS]!));
+  }
+  return out;
+}
+
 /** Removes the task shards of buckets that hold no task any more (a re-plan or an archived feature). */
 function pruneShards(cacheDir: string, live: Set<string>): void {
   try {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkGraph } from '../core/graph.js';
 import { PivError } from '../errors.js';
-import { readThrough, recordWrite, type Codec, type Found, type Outcome } from './cache.js';
+import { readThrough, recordWrite, settledSummaries, type Codec, type Found, type Outcome } from './cache.js';
 import { FORMAT_VERSION } from './formats.js';
 import { AGENTS_DIR, layout, rel, requireInitialized } from './layout.js';
 import type { AgentState, Config, SchemaName, Session, Task } from './schemas.js';
@@ -12,18 +12,19 @@ import type { AgentState, Config, SchemaName, Session, Task } from './schemas.js
 export { tryStateLock, withStateLock } from './lock.js';
 export { findRepoRoot, layout, rel, requireInitialized } from './layout.js';
 import { sortIds } from '../core/ids.js';
+import { trace } from '../trace.js';
 
-// fs.promises is loaded on first use (node:fs/promises costs ~1 ms to load; the cached read path never needs it).
-const copyFile = (from: string, to: string) => fs.promises.copyFile(from, to);
-const mkdir = (dir: string, opts: { recursive: true }) => fs.promises.mkdir(dir, opts);
-const readFile = (file: string, enc: 'utf8') => fs.promises.readFile(file, enc);
-const rename = (from: string, to: string) => fs.promises.rename(from, to);
-const rm = (file: string, opts: { force: true }) => fs.promises.rm(file, opts);
+// Sync fs calls for the small files of .agents/: a verb writes a few of them, one after the other, and each async call
+// costs event-loop turns (and node:fs/promises its load) that a claim, measured, spent more on than on the I/O itself.
+const copyFile = async (from: string, to: string) => fs.copyFileSync(from, to);
+const mkdir = async (dir: string, opts: { recursive: true }) => void fs.mkdirSync(dir, opts);
+const rename = async (from: string, to: string) => fs.renameSync(from, to);
+const rm = async (file: string, opts: { force: true }) => fs.rmSync(file, opts);
 
-/** Atomic write (temp file + fsync + rename, by write-file-atomic), loaded only by verbs that write. */
+/** Atomic write (temp file + fsync + rename, by write-file-atomic's sync API), loaded only by verbs that write. */
 async function writeFileAtomic(file: string, data: string): Promise<void> {
   const { default: write } = await import('write-file-atomic');
-  await write(file, data);
+  write.sync(file, data);
 }
 
 /** The YAML codec and the zod schemas, loaded only to parse a file the cache cannot answer for, or to write one. */
@@ -57,7 +58,7 @@ function unreadable(file: string, error: unknown): PivError {
  */
 async function readText(file: string): Promise<string | null> {
   try {
-    return await readFile(file, 'utf8');
+    return fs.readFileSync(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw unreadable(file, error);
@@ -129,6 +130,11 @@ export async function requireSession(root: string): Promise<Session> {
 
 /** Ids of the task files present, sorted (from file names; nothing is parsed). A sync readdir: one call, no thread hop. */
 export async function listTaskIds(root: string): Promise<string[]> {
+  return sortIds(taskFileNames(root).map((n) => n.slice(0, -'.yaml'.length)));
+}
+
+/** The names of the task files (`*.yaml` in the tasks folder), in the file system's order; [] without the folder. */
+function taskFileNames(root: string): string[] {
   let names: string[];
   try {
     names = readdirSync(layout(root).tasksDir);
@@ -136,7 +142,7 @@ export async function listTaskIds(root: string): Promise<string[]> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
-  return sortIds(names.filter((n) => n.endsWith('.yaml')).map((n) => n.slice(0, -'.yaml'.length)));
+  return names.filter((n) => n.endsWith('.yaml'));
 }
 
 /** Paths of piv's shared state files relative to the repository root (POSIX), as git trees name them. */
@@ -257,9 +263,21 @@ export async function readTasks(root: string): Promise<Task[]> {
  * task files or loading the YAML parser while they are unchanged; `readTask` gives the full task.
  */
 export async function readTaskSummaries(root: string): Promise<TaskSummary[]> {
-  const ids = await listTaskIds(root);
-  const tasks = allValues(root, ids, await readTaskFiles(root, ids, 'summary', true), (o) => o.summary!);
+  trace('summaries: start');
+  const names = taskFileNames(root);
+  trace(`summaries: ${names.length} files listed`);
+  // Every file unchanged since the cache's index saw it (the usual case): the index alone answers, else every file is read through the cache.
+  const agents = layout(root).agents;
+  const readFew = async (rels: string[]) => {
+    const outcomes = await readThrough(agents, rels, { want: 'summary', codec: taskCodec(root), unreadable: (relative, error) => unreadable(path.join(agents, relative), error) });
+    return outcomes.every((o) => 'summary' in o && o.summary !== undefined) ? outcomes.map((o) => (o as Found<Task, TaskSummary>).summary!) : null;
+  };
+  const settled = await settledSummaries(agents, names, expand, readFew);
+  const ids = settled ? null : sortIds(names.map((n) => n.slice(0, -'.yaml'.length)));
+  const tasks = settled ?? allValues(root, ids!, await readTaskFiles(root, ids!, 'summary', true), (o) => o.summary!);
+  trace(settled ? 'summaries: read from the index' : 'summaries: read');
   assertDag(root, tasks);
+  trace('summaries: DAG checked');
   return tasks;
 }
 
@@ -296,6 +314,7 @@ export async function writeTask(root: string, task: Task): Promise<void> {
   const valid = (await codec()).TaskSchema.parse(task);
   const file = layout(root).task(valid.id);
   const text = await writeYamlFile(file, valid, SCHEMA_REF.task);
+  trace(`write ${valid.id}: written`);
   await recordWrite(layout(root).agents, agentsRel(root, file), text, valid, summarize(valid));
 }
 

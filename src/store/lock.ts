@@ -1,11 +1,11 @@
 // Lock: read-modify-write of piv state happens inside one cross-process lock, so two piv processes never lose each other's update.
-import { readFileSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { PivError } from '../errors.js';
 import { beginWrites, endWrites } from './cache.js';
 import { rel, requireInitialized } from './layout.js';
+import { trace } from '../trace.js';
 
 /** How long a waiter keeps trying, in ms. */
 const WAIT_MS = 30_000;
@@ -47,7 +47,7 @@ async function lockAndRun<T>(root: string, fn: () => Promise<T>, wait: boolean, 
   let release: () => Promise<void>;
   for (let attempt = 0; ; attempt++) {
     try {
-      await mkdir(paths.lock, { recursive: true });
+      mkdirSync(paths.lock, { recursive: true });
       release = await lockfile.lock(paths.agents, {
         lockfilePath: held,
         realpath: false,
@@ -78,15 +78,26 @@ async function lockAndRun<T>(root: string, fn: () => Promise<T>, wait: boolean, 
       await sleep(Math.min(200, 5 * 1.3 ** attempt) * (0.5 + Math.random()));
     }
   }
-  await writeFile(ownerFile, `${process.pid} ${hostname()}\n`).catch(() => undefined);
+  try {
+    writeFileSync(ownerFile, `${process.pid} ${hostname()}\n`);
+  } catch {
+    // the owner file only speeds up taking over a dead holder's lock
+  }
   beginWrites(paths.agents);
+  trace('lock: held');
   try {
     return await fn();
   } finally {
     await endWrites(paths.agents);
+    trace('lock: cache written');
     // The owner goes first: a recorded owner is then always the current holder's, or a crashed one's.
-    await rm(ownerFile, { force: true }).catch(() => undefined);
+    try {
+      rmSync(ownerFile, { force: true });
+    } catch {
+      // a lock without an owner file is taken over after the usual stale time
+    }
     await release().catch(() => undefined);
+    trace('lock: released');
   }
 }
 

@@ -202,22 +202,34 @@ function editDistance(a: string, b: string): number {
 const STRINGIFY = { lineWidth: 0, minContentWidth: 0 } as const;
 
 /**
- * Renders `data` as YAML beginning with `# yaml-language-server: $schema=<schemaRef>`.
- * When `previous` (the file's current text) is given, only changed top-level keys are replaced,
- * so comments on the others survive. Key order follows `data`.
+ * Whether `text` may hold a comment other than its first line's schema modeline: any `#` after that line (one inside a
+ * quoted value counts too; it only costs the slower, comment-keeping render).
  */
-export function renderYaml(data: Record<string, unknown>, schemaRef: string, previous?: string): string {
+function hasComments(text: string): boolean {
+  const body = text.startsWith('# yaml-language-server:') ? text.indexOf('\n') : 0;
+  return body >= 0 && text.indexOf('#', body) >= 0;
+}
+
+/**
+ * Renders `data` as YAML beginning with `# yaml-language-server: $schema=<schemaRef>`. Key order follows `data`.
+ * When `previous` (the file's current text) holds comments, only changed top-level keys are replaced in it, so the
+ * comments on the others survive. Without comments there is nothing to keep, and the file is rendered afresh: the
+ * same text for a file piv wrote (tests/unit/store.test.ts), without parsing the old one (half the cost of a claim's
+ * write). `keep: true` takes the comment-keeping path whatever `previous` holds.
+ */
+export function renderYaml(data: Record<string, unknown>, schemaRef: string, previous?: string, { keep = false } = {}): string {
   const header = ` yaml-language-server: $schema=${schemaRef}`;
-  let doc: Document | undefined;
-  if (previous !== undefined) {
+  if (previous !== undefined && (keep || hasComments(previous))) {
     const parsed = parseDocument(previous);
-    if (parsed.errors.length === 0 && isMap(parsed.contents)) doc = parsed;
+    if (parsed.errors.length === 0 && isMap(parsed.contents)) return renderOver(parsed, data, header);
   }
-  if (!doc) {
-    doc = new Document(data);
-    doc.commentBefore = header;
-    return doc.toString(STRINGIFY);
-  }
+  const doc = new Document(data);
+  doc.commentBefore = header;
+  return doc.toString(STRINGIFY);
+}
+
+/** `doc` (a parsed mapping) with the top-level keys of `data` that changed replaced and those gone removed, as text. */
+function renderOver(doc: Document, data: Record<string, unknown>, header: string): string {
   const map = doc.contents as unknown as { items: { key: unknown }[] };
   const before = (doc.toJS() ?? {}) as Record<string, unknown>;
   for (const key of Object.keys(before)) if (!(key in data)) doc.delete(key);

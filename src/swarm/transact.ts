@@ -4,6 +4,7 @@ import { deleteTask, readSession, readTask, readTasks, readTaskSummaries, trySta
 import type { Session, Task } from '../store/schemas.js';
 import type { StateChange } from './branch.js';
 import type { Mode } from './mode.js';
+import { trace } from '../trace.js';
 
 /** The state a transaction computes from. */
 export interface StateView<T extends TaskSummary = Task> {
@@ -108,11 +109,14 @@ async function filesView<T extends TaskSummary>(root: string, read: Reader<T>): 
 
 /** One working tree (the caller holds the lock): fn on the files, its change written to them. */
 async function applyToFiles<T extends TaskSummary, R>(root: string, view: StateView<T>, fn: (view: StateView<T>) => Promise<Transaction<R>>): Promise<TransactResult<R>> {
+  trace('transaction: view read');
   const { change, result } = await fn(view);
+  trace('transaction: change computed');
   if (change) {
     for (const t of change.tasks ?? []) await writeTask(root, t);
     for (const id of change.drop ?? []) await deleteTask(root, id);
     if (change.session) await writeSession(root, change.session);
+    trace('transaction: change written');
   }
   return { result, commit: null, tip: null, warnings: [] };
 }

@@ -7,6 +7,9 @@ import { readTask, readTasks, writeTask } from '../../src/store/index.js';
 import { jsonSchemaOf, SCHEMAS, TaskSchema, type SchemaName } from '../../src/store/schemas.js';
 import { parseYaml, renderYaml } from '../../src/store/yaml.js';
 import { task } from './fixtures.js';
+import { randomTasks } from '../../bench/lib/graph.mjs';
+import { claim, complete, release } from '../../src/core/transitions.js';
+import type { Task } from '../../src/store/schemas.js';
 
 const source = { file: '.agents/tasks/task-001.yaml', kind: 'task file' };
 const errorOf = (fn: () => unknown): PivError => {
@@ -101,6 +104,27 @@ describe('task files', () => {
     const after = readFileSync(file, 'utf8');
     expect(after).toContain('# keep me');
     expect(after).toContain('status: in_progress');
+  });
+
+  it('a file without comments is rendered afresh, to the text the comment-keeping render gives', () => {
+    const ref = '../schemas/task.schema.json';
+    const now = '2026-12-02T10:00:00.000Z';
+    const attempt = { at: now, agent: 'a', exit_code: 0, passed: true, skipped: false, duration_ms: 12, timed_out: false, output_tail: 'ok\n\u001b[32m✓\u001b[0m done [1/1]' };
+    let compared = 0;
+    for (const t of randomTasks(300, { seed: 0x51ab }) as Task[]) {
+      const before = renderYaml(t as unknown as Record<string, unknown>, ref);
+      // The transitions piv writes most: claim, complete, release, and one that adds a multi-line note.
+      const pending = t.status === 'pending' ? t : { ...t, status: 'pending' as const, owner: null, lease_expires_at: null, claimed_at: null, completed_at: null };
+      const claimed = claim(pending, 'a', now, 3_600_000);
+      for (const after of [claimed, complete(claimed, 'a', attempt, now, 1234), release(claimed, 'a', now, 'later\nand more'), { ...t, name: `${t.name}: "quoted" [x]`, files: [] }]) {
+        const data = after as unknown as Record<string, unknown>;
+        const fresh = renderYaml(data, ref, before);
+        if (before.indexOf('#', before.indexOf('\n')) >= 0) continue; // a comment-free file only
+        expect(fresh).toBe(renderYaml(data, ref, before, { keep: true }));
+        compared++;
+      }
+    }
+    expect(compared).toBeGreaterThan(1000);
   });
 
   it('a file whose id differs from its name is an error', async () => {

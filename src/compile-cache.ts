@@ -1,0 +1,94 @@
+// Compile cache: runs the bundled CLI (one CommonJS file) from V8's code cache when a valid one exists, so start-up deserializes bytecode instead of parsing ~1 MB of JavaScript; a missing, foreign or rejected cache only costs the parse it would have saved.
+//
+// Node 20 has no module.enableCompileCache (Node 22.1), so this does what it does, for one file: the script is compiled
+// with `vm.Script` and `cachedData`; V8 checks that data against its own version, flags and the source, and rejects what
+// does not fit (`cachedDataRejected`). V8's check of the source is by length only, so the cache file's name carries a hash
+// of the bundle (made at build time), and only files owned by this user in a folder only this user can write are used.
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import vm from 'node:vm';
+
+/** What a bundled CommonJS module exports: the CLI's main (src/bin.ts). */
+export interface CliModule {
+  main(argv: readonly string[]): Promise<void>;
+}
+
+/**
+ * The folder of piv's code caches: $PIV_COMPILE_CACHE when it names one, `$XDG_CACHE_HOME/piv/v8` or `~/.cache/piv/v8`
+ * otherwise; null when caching is off (`PIV_COMPILE_CACHE=off`) or there is no home folder.
+ */
+export function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string | null {
+  const setting = env.PIV_COMPILE_CACHE;
+  if (setting === 'off' || setting === '0') return null;
+  if (setting) return path.resolve(setting);
+  const base = env.XDG_CACHE_HOME || (os.homedir() ? path.join(os.homedir(), '.cache') : '');
+  return base ? path.join(base, 'piv', 'v8') : null;
+}
+
+/** The cache data in `file` when it is a regular file owned by this user (another user's could hold any bytecode), else undefined. */
+function readOwned(file: string): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || (typeof process.getuid === 'function' && st.uid !== process.getuid())) return undefined;
+    return readFileSync(fd);
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Caches of other builds written this long ago are removed (ms): two installed pivs keep theirs; an old one's go (and are rewritten once if it still runs). */
+const UNUSED_MS = 14 * 86_400_000;
+
+/**
+ * Writes `data` as `file` (a temporary file renamed over it: readers never see a partial cache) and removes caches of
+ * other builds beside it (names not starting with `keep`) written over two weeks ago. Never throws: a read-only home only goes uncached.
+ */
+function store(dir: string, file: string, data: Buffer, keep: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const st = statSync(dir);
+    // A folder others can write to could be given bytecode by them: no cache there.
+    if ((st.mode & 0o022) !== 0 || (typeof process.getuid === 'function' && st.uid !== process.getuid())) return;
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, data, { mode: 0o600 });
+    renameSync(tmp, file);
+    const now = Date.now();
+    for (const name of readdirSync(dir)) {
+      const other = path.join(dir, name);
+      if (!name.startsWith(keep) && now - statSync(other).mtimeMs > UNUSED_MS) rmSync(other, { force: true });
+    }
+  } catch {
+    // piv runs without its compile cache
+  }
+}
+
+/**
+ * Loads the CommonJS bundle `file` (whose content hash, from the build, is `hash`) through the code cache kept for
+ * `slot` (the verb: each verb's cache holds the functions it compiled), runs its `main(argv)` and, when no cache could
+ * be used, writes one after main returned (so it holds what the run compiled). Returns when main is done; rejects with
+ * what main rejects with (a bug in piv). `dir` null runs without a cache.
+ */
+export async function runCached(file: string, hash: string, slot: string, dir: string | null, argv: readonly string[]): Promise<void> {
+  const key = `${hash}-${process.version}-${process.arch}`;
+  const cacheFile = dir ? path.join(dir, `${key}-${slot}.v8`) : null;
+  const cachedData = cacheFile ? readOwned(cacheFile) : undefined;
+  const source = readFileSync(file, 'utf8');
+  // The wrapper Node puts around a CommonJS module, on the source's first line (stack traces keep their line numbers).
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: file, cachedData });
+  const module = { exports: {} as CliModule };
+  (script.runInThisContext() as (...a: unknown[]) => void)(module.exports, createRequire(file), module, file, path.dirname(file));
+  await module.exports.main(argv);
+  // (Its own trace line: this module is the entry's, and loads none of the CLI's.)
+  if (process.env.PIV_TRACE) process.stderr.write(`piv-trace ${performance.now().toFixed(1).padStart(7)} code cache ${cachedData === undefined ? 'missing' : script.cachedDataRejected ? 'rejected' : 'used'}\n`);
+  if (cacheFile && (cachedData === undefined || script.cachedDataRejected)) store(dir!, cacheFile, script.createCachedData(), key.slice(0, hash.length));
+}
