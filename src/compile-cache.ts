@@ -72,13 +72,17 @@ function store(dir: string, file: string, data: Buffer, keep: string): void {
   }
 }
 
+/** What runCached did with the code cache: ran from it, wrote one (none or a rejected one was there), or ran without (off). */
+export type CacheOutcome = 'used' | 'written' | 'rejected' | 'off';
+
 /**
  * Loads the CommonJS bundle `file` (whose content hash, from the build, is `hash`) through the code cache kept for
  * `slot` (the verb: each verb's cache holds the functions it compiled), runs its `main(argv)` and, when no cache could
- * be used, writes one after main returned (so it holds what the run compiled). Returns when main is done; rejects with
- * what main rejects with (a bug in piv). `dir` null runs without a cache.
+ * be used, writes one after main returned (so it holds what the run compiled). Resolves when main is done, with what it
+ * did with the cache ('rejected': V8 refused the data there, and it was rewritten); rejects with what main rejects with
+ * (a bug in piv). `dir` null runs without a cache.
  */
-export async function runCached(file: string, hash: string, slot: string, dir: string | null, argv: readonly string[]): Promise<void> {
+export async function runCached(file: string, hash: string, slot: string, dir: string | null, argv: readonly string[]): Promise<CacheOutcome> {
   const key = `${hash}-${process.version}-${process.arch}`;
   const cacheFile = dir ? path.join(dir, `${key}-${slot}.v8`) : null;
   const cachedData = cacheFile ? readOwned(cacheFile) : undefined;
@@ -88,7 +92,9 @@ export async function runCached(file: string, hash: string, slot: string, dir: s
   const module = { exports: {} as CliModule };
   (script.runInThisContext() as (...a: unknown[]) => void)(module.exports, createRequire(file), module, file, path.dirname(file));
   await module.exports.main(argv);
+  const outcome: CacheOutcome = !cacheFile ? 'off' : cachedData === undefined ? 'written' : script.cachedDataRejected ? 'rejected' : 'used';
   // (Its own trace line: this module is the entry's, and loads none of the CLI's.)
-  if (process.env.PIV_TRACE) process.stderr.write(`piv-trace ${performance.now().toFixed(1).padStart(7)} code cache ${cachedData === undefined ? 'missing' : script.cachedDataRejected ? 'rejected' : 'used'}\n`);
-  if (cacheFile && (cachedData === undefined || script.cachedDataRejected)) store(dir!, cacheFile, script.createCachedData(), key.slice(0, hash.length));
+  if (process.env.PIV_TRACE) process.stderr.write(`piv-trace ${performance.now().toFixed(1).padStart(7)} code cache: ${outcome}\n`);
+  if (outcome === 'written' || outcome === 'rejected') store(dir!, cacheFile!, script.createCachedData(), hash);
+  return outcome;
 }

@@ -1,7 +1,7 @@
 // Claim decisions: which task an agent gets, as a pure function of the tasks, so every storage mode hands out claims by one rule.
 import { PivError } from '../errors.js';
 import type { Task } from '../store/schemas.js';
-import { explainStall, isLeaseExpired, readySet, sortForScheduling } from './scheduler.js';
+import { explainStall, firstForScheduling, isLeaseExpired, nextTask } from './scheduler.js';
 import { claim, renewLease, steal } from './transitions.js';
 
 /** What a claim decision reads of each task (a cache summary is enough). */
@@ -58,10 +58,10 @@ export function chooseClaim(tasks: readonly ClaimView[], req: ClaimRequest): Cla
   }
   const held = tasks.find((t) => t.status === 'in_progress' && t.owner === agent);
   if (held) return resumed(held);
-  const next = readySet(tasks)[0];
+  const next = nextTask(tasks);
   if (next) return { outcome: 'claimed', id: next.id };
   if (req.stealExpired) {
-    const expired = sortForScheduling(tasks.filter((t) => isLeaseExpired(t, nowMs) && t.owner !== agent), tasks)[0];
+    const expired = firstForScheduling(tasks.filter((t) => isLeaseExpired(t, nowMs) && t.owner !== agent), tasks);
     if (expired) return { outcome: 'taken_over', id: expired.id };
   }
   return { outcome: tasks.length > 0 && tasks.every((t) => t.status === 'completed') ? 'all_done' : 'none_ready', id: null };

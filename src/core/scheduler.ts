@@ -22,9 +22,30 @@ export function sortForScheduling<T extends Schedulable>(candidates: readonly T[
   return keyed.map((k) => k.t);
 }
 
-/** The task an agent should claim next, or null when none is ready. */
+/** The task an agent should claim next (the first of readySet), or null when none is ready. Linear: the ready set is scanned, not sorted. */
 export function nextTask<T extends Schedulable>(tasks: readonly T[]): T | null {
-  return readySet(tasks)[0] ?? null;
+  return firstForScheduling(unblockedPending(tasks), tasks);
+}
+
+/** The first of `candidates` in scheduling order (sortForScheduling's first element), or null for none; one pass, no sort. */
+export function firstForScheduling<T extends Schedulable>(candidates: readonly T[], all: readonly Schedulable[]): T | null {
+  if (candidates.length === 0) return null;
+  const down = downstreamLookup(all);
+  let best = candidates[0]!;
+  let bestRank = PRIORITY_RANK[best.priority];
+  let bestDown = down(best.id);
+  for (let i = 1; i < candidates.length; i++) {
+    const t = candidates[i]!;
+    const rank = PRIORITY_RANK[t.priority];
+    if (rank > bestRank) continue;
+    const d = down(t.id);
+    if (rank < bestRank || d > bestDown || (d === bestDown && compareIdsPure(t.id, best.id) < 0)) {
+      best = t;
+      bestRank = rank;
+      bestDown = d;
+    }
+  }
+  return best;
 }
 
 /** A claim whose lease has ended (`now` in ms since epoch). */

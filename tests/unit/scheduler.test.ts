@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { explainStall, isLeaseExpired, nextTask, progress, readySet, sessionsNeeded } from '../../src/core/scheduler.js';
-import { ConfigSchema } from '../../src/store/schemas.js';
+import { randomTasks } from '../../bench/lib/graph.mjs';
+import { explainStall, firstForScheduling, isLeaseExpired, nextTask, progress, readySet, sessionsNeeded, sortForScheduling } from '../../src/core/scheduler.js';
+import { ConfigSchema, type Task } from '../../src/store/schemas.js';
 import { task } from './fixtures.js';
 
 const tokens = ConfigSchema.parse({ version: 1 }).tokens;
@@ -22,6 +23,16 @@ describe('readySet and nextTask', () => {
     ];
     expect(readySet(tasks).map((t) => t.id)).toEqual(['task-005', 'task-003', 'task-002', 'task-006', 'task-001']);
     expect(nextTask(tasks)!.id).toBe('task-005');
+  });
+
+  it('nextTask and firstForScheduling (one pass) pick what the full sort puts first, on seeded random graphs', () => {
+    for (let seed = 1; seed <= 40; seed++) {
+      const tasks = randomTasks(60 + seed * 7, { seed, completedShare: (seed % 5) / 5 }) as Task[];
+      expect(nextTask(tasks)?.id ?? null).toBe(readySet(tasks)[0]?.id ?? null);
+      const some = tasks.filter((_, i) => (i * seed) % 3 === 0);
+      expect(firstForScheduling(some, tasks)?.id ?? null).toBe(sortForScheduling(some, tasks)[0]?.id ?? null);
+    }
+    expect(firstForScheduling([], [])).toBeNull();
   });
 
   it('returns null when nothing is ready, and explains why', () => {

@@ -1,0 +1,97 @@
+// The compile cache runs a bundle from V8's code cache when one fits, and otherwise writes one: never a wrong or foreign cache.
+import { mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { compileCacheDir } from '../../src/compile-cache.js';
+
+/** The built module (tests/global-setup.ts builds dist/): each run is its own process, as each piv is (V8 also caches compilations in memory). */
+const BUILT = fileURLToPath(new URL('../../dist/compile-cache.js', import.meta.url));
+
+/** runCached in a fresh node process; returns its outcome and what the bundle's main saw. */
+async function runCached(file: string, hash: string, slot: string, cacheDir: string | null, argv: string[]): Promise<string> {
+  const script = `const { runCached } = await import(${JSON.stringify(BUILT)}); const outcome = await runCached(${JSON.stringify(file)}, ${JSON.stringify(hash)}, ${JSON.stringify(slot)}, ${JSON.stringify(cacheDir)}, ${JSON.stringify(argv)}); process.stdout.write(JSON.stringify({ outcome, ran: globalThis.__ran }));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  const { outcome, ran } = JSON.parse(r.stdout) as { outcome: string; ran: unknown };
+  lastRan = ran;
+  return outcome;
+}
+let lastRan: unknown;
+
+let dir = '';
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A CommonJS "bundle" whose main records what it was called with in globalThis.__ran. */
+function bundle(body = 'x'): string {
+  const file = path.join(dir, `piv-${body}.cjs`);
+  writeFileSync(file, `exports.main = async (argv) => { globalThis.__ran = [${JSON.stringify(body)}, argv.slice(2)]; };\n`);
+  return file;
+}
+const ran = () => lastRan;
+
+describe('runCached', () => {
+  it('writes a cache on the first run and runs from it on the next; another build gets its own', async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'piv-cc-'));
+    const cache = path.join(dir, 'cache');
+    const a = bundle('a');
+    expect(await runCached(a, 'aaaa', 'status', cache, ['node', 'piv', 'status'])).toBe('written');
+    expect(ran()).toEqual(['a', ['status']]);
+    expect(readdirSync(cache)).toEqual([`aaaa-${process.version}-${process.arch}-status.v8`]);
+    expect(statSync(cache).mode & 0o777).toBe(0o700);
+    expect(await runCached(a, 'aaaa', 'status', cache, ['node', 'piv', 'status', '--json'])).toBe('used');
+    expect(ran()).toEqual(['a', ['status', '--json']]);
+    // Another verb, another build: their own files, and the first build's stays.
+    expect(await runCached(a, 'aaaa', 'execute', cache, ['node', 'piv', 'execute'])).toBe('written');
+    expect(await runCached(bundle('b'), 'bbbb', 'status', cache, ['node', 'piv'])).toBe('written');
+    expect(ran()).toEqual(['b', []]);
+    expect(readdirSync(cache).sort()).toHaveLength(3);
+  });
+
+  it('a corrupt cache is rejected by V8 and rewritten; the bundle still runs', async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'piv-cc-'));
+    const cache = path.join(dir, 'cache');
+    const a = bundle('a');
+    await runCached(a, 'aaaa', 'status', cache, ['node', 'piv']);
+    const file = path.join(cache, readdirSync(cache)[0]!);
+    writeFileSync(file, Buffer.alloc(4096, 7));
+    expect(await runCached(a, 'aaaa', 'status', cache, ['node', 'piv', 'again'])).toBe('rejected');
+    expect(ran()).toEqual(['a', ['again']]);
+    expect(await runCached(a, 'aaaa', 'status', cache, ['node', 'piv'])).toBe('used');
+  });
+
+  it("removes other builds' caches written over two weeks ago, and none of its own", async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'piv-cc-'));
+    const cache = path.join(dir, 'cache');
+    await runCached(bundle('old'), 'old0', 'status', cache, ['node', 'piv']);
+    const old = path.join(cache, readdirSync(cache)[0]!);
+    const month = (Date.now() - 30 * 86_400_000) / 1000;
+    utimesSync(old, month, month);
+    await runCached(bundle('new'), 'new0', 'status', cache, ['node', 'piv']);
+    expect(readdirSync(cache)).toEqual([`new0-${process.version}-${process.arch}-status.v8`]);
+  });
+
+  it('runs without a cache when there is no folder, and a folder others can write to is not used', async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'piv-cc-'));
+    expect(await runCached(bundle('a'), 'aaaa', 'status', null, ['node', 'piv'])).toBe('off');
+    const shared = path.join(dir, 'shared');
+    await runCached(bundle('a'), 'aaaa', 'status', shared, ['node', 'piv']);
+    rmSync(shared, { recursive: true });
+    const { mkdirSync, chmodSync } = await import('node:fs');
+    mkdirSync(shared);
+    chmodSync(shared, 0o777);
+    expect(await runCached(bundle('a'), 'aaaa', 'status', shared, ['node', 'piv'])).toBe('written');
+    expect(readdirSync(shared)).toEqual([]);
+  });
+});
+
+describe('compileCacheDir', () => {
+  it('is $PIV_COMPILE_CACHE, else under $XDG_CACHE_HOME or ~/.cache; off turns it off', () => {
+    expect(compileCacheDir({ PIV_COMPILE_CACHE: 'off' })).toBeNull();
+    expect(compileCacheDir({ PIV_COMPILE_CACHE: '/tmp/x' })).toBe('/tmp/x');
+    expect(compileCacheDir({ XDG_CACHE_HOME: '/c' })).toBe('/c/piv/v8');
+    expect(compileCacheDir({})).toBe(path.join(os.homedir(), '.cache', 'piv', 'v8'));
+  });
+});
