@@ -102,6 +102,17 @@ export function shardOf(rel: string): string {
   return m ? `tasks-${Math.floor(Number(m[1]) / SHARD_TASKS)}` : 'tasks-x';
 }
 
+/** Task files per `.full` file: a claim reads and rewrites one task's full value, and with it only 31 others (~30 KB). */
+export const FULL_TASKS = 32;
+
+/** The `.full` file holding the full value of `rel`: tasks/task-N.yaml → tasks-⌊N/256⌋.⌊(N mod 256)/32⌋; others, their shard's. */
+export function fullShardOf(rel: string): string {
+  const m = isTaskRel(rel) ? TASK_REL.exec(rel) : null;
+  if (!m) return shardOf(rel);
+  const n = Number(m[1]);
+  return `tasks-${Math.floor(n / SHARD_TASKS)}.${Math.floor((n % SHARD_TASKS) / FULL_TASKS)}`;
+}
+
 const emptyColumns = (): IndexColumns => ({ rel: [], key: [], hash: [], settled: [], data: [] });
 
 /** Reads and checks one cache file; null when it is missing, corrupt, foreign or another build's. */
@@ -318,7 +329,7 @@ export async function readThrough<V, S = V>(agentsDir: string, rels: readonly st
             out[i] = found(rel, s, r, undefined, undefined);
             continue;
           }
-          const f = fullOf(full(name), rel);
+          const f = fullOf(full(fullShardOf(rel)), rel);
           if (f && f[0] === s.cols.hash[r]) {
             out[i] = found(rel, s, r, undefined, f[1]);
             continue;
@@ -330,7 +341,7 @@ export async function readThrough<V, S = V>(agentsDir: string, rels: readonly st
       const row = rowOf(s, rel);
       const same = st !== null && row !== undefined && st.isFile() && row.size === st.size && row.mtime === st.mtimeMs && row.ctime === st.ctimeMs && row.ino === st.ino;
       if (same && row.settled) {
-        const f = needFull ? fullOf(full(name), rel) : undefined;
+        const f = needFull ? fullOf(full(fullShardOf(rel)), rel) : undefined;
         if (!needFull || (f && f[0] === row.hash)) {
           out[i] = found(rel, s, undefined, row, f?.[1]);
           continue;
@@ -363,7 +374,7 @@ export async function readThrough<V, S = V>(agentsDir: string, rels: readonly st
         const settled = cacheable && st.mtimeMs < marker && st.ctimeMs < marker;
         if (row && row.hash === digest) {
           // The bytes the row was made from: its data stands.
-          const f = needFull ? fullOf(full(name), rel) : undefined;
+          const f = needFull ? fullOf(full(fullShardOf(rel)), rel) : undefined;
           if (!needFull || (f && f[0] === digest)) {
             out[i] = found(rel, shard, undefined, row, f?.[1]);
             if (settled && !row.settled) shard.changes.set(rel, { ...row, settled: true });
@@ -384,7 +395,7 @@ export async function readThrough<V, S = V>(agentsDir: string, rels: readonly st
         out[i] = split ? { rel, value: (needFull ? value : undefined) as V, summary: split.expand(data.map((v) => [v]), 0) } : { rel, value };
         if (!cacheable) continue;
         shard.changes.set(rel, { size: st.size, mtime: st.mtimeMs, ctime: st.ctimeMs, ino: st.ino, hash: digest, settled, data });
-        if (split) full(name).changes.set(rel, [digest, value]);
+        if (split) full(fullShardOf(rel)).changes.set(rel, [digest, value]);
       }
     }
     if (!on) continue;
@@ -399,19 +410,20 @@ export async function readThrough<V, S = V>(agentsDir: string, rels: readonly st
         }
       }
     }
-    if (removed && split && name !== 'state' && [...s.changes.values()].includes(null)) {
+    if (removed && split && name !== 'state') {
       // Full values whose row went away go too, so a .full file never outgrows its index.
-      const f = full(name);
-      for (const rel of Object.keys(f.entries)) if (!has(s, rel)) f.changes.set(rel, null);
+      for (const [rel, row] of s.changes) if (row === null) full(fullShardOf(rel)).changes.set(rel, null);
+      for (const f of fulls.values()) for (const rel of Object.keys(f.entries)) if (!has(s, rel)) f.changes.set(rel, null);
     }
-    const f = fulls.get(name);
+    // Every .full file loaded for this group belongs to this shard (its rels are the group's).
+    const groupFulls = [...fulls.values()];
     if (scope) {
       // Under the state lock: what this read learnt is written with the lock's writes, once, when it is released.
       for (const [rel, row] of s.changes) if (!scope.pending.has(rel)) scope.learnt.set(rel, row);
-      if (f) for (const [rel, e] of f.changes) if (!scope.pending.has(rel)) scope.learntFull.set(rel, e);
-    } else if (await writeShards(cacheDir, [s], f ? [f] : [])) wrote = true;
+      for (const f of groupFulls) for (const [rel, e] of f.changes) if (!scope.pending.has(rel)) scope.learntFull.set(rel, e);
+    } else if (await writeShards(cacheDir, [s], groupFulls)) wrote = true;
     indexes.delete(name);
-    fulls.delete(name);
+    fulls.clear();
   }
   if (on && !scope && opts.complete && (wrote || rels.length === 0)) pruneShards(cacheDir, new Set(groups.keys()));
   return out;
@@ -511,8 +523,9 @@ export async function settledSummaries<S>(agentsDir: string, names: readonly str
 function pruneShards(cacheDir: string, live: Set<string>): void {
   try {
     for (const name of readdirSync(cacheDir)) {
-      const m = /^(tasks-[0-9x]+)(\.full)?\.json$/.exec(name);
-      if (m && !live.has(m[1]!)) rmSync(path.join(cacheDir, name), { force: true });
+      const m = /^(tasks-[0-9x]+)(\.\d+)?(\.full)?\.json$/.exec(name);
+      // A shard no task is in any more, or a .full file of the layout before FULL_TASKS (one per shard).
+      if (m && (!live.has(m[1]!) || (m[3] && !m[2] && m[1] !== 'tasks-x'))) rmSync(path.join(cacheDir, name), { force: true });
     }
   } catch {
     // nothing to prune
@@ -583,16 +596,16 @@ export async function endWrites(agentsDir: string): Promise<void> {
   };
   // What reads learnt first; what this scope wrote overrides it.
   for (const [rel, row] of scope.learnt) if (!scope.pending.has(rel)) index(shardOf(rel)).changes.set(rel, row);
-  for (const [rel, e] of scope.learntFull) if (!scope.pending.has(rel)) full(shardOf(rel)).changes.set(rel, e);
+  for (const [rel, e] of scope.learntFull) if (!scope.pending.has(rel)) full(fullShardOf(rel)).changes.set(rel, e);
   for (const [rel, p] of scope.pending) {
     const name = shardOf(rel);
     if (p.value === null || !p.st) {
       index(name).changes.set(rel, null);
-      if (name !== 'state') full(name).changes.set(rel, null);
+      if (name !== 'state') full(fullShardOf(rel)).changes.set(rel, null);
       continue;
     }
     index(name).changes.set(rel, { size: p.st.size, mtime: p.st.mtimeMs, ctime: p.st.ctimeMs, ino: p.st.ino, hash: p.digest!, settled: false, data: p.data! });
-    if (p.split) full(name).changes.set(rel, [p.digest!, p.value]);
+    if (p.split) full(fullShardOf(rel)).changes.set(rel, [p.digest!, p.value]);
   }
   await writeShards(cacheDir, indexes.values(), fulls.values());
 }

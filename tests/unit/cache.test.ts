@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readConfig, readSession, readTask, readTasks, readTaskSummaries, readTasksCollecting, withStateLock, writeSession, writeTask } from '../../src/store/index.js';
-import { shardOf } from '../../src/store/cache.js';
+import { fullShardOf, shardOf } from '../../src/store/cache.js';
 import { task, T0 } from './fixtures.js';
 
 let dir = '';
@@ -113,7 +113,7 @@ describe('the state cache', () => {
     await readConfig(dir);
     const good = shard('tasks-0');
     writeFileSync(shardFile('tasks-0'), `${JSON.stringify(good).slice(0, 200)}`);
-    writeFileSync(shardFile('tasks-0.full'), '\u0000\u0001 not json');
+    writeFileSync(shardFile('tasks-0.0.full'), '\u0000\u0001 not json');
     writeFileSync(shardFile('state'), '[1,2,3]');
     expect((await readTasks(dir)).map((t) => t.name)).toEqual(['Alpha one', 'Bravo two']);
     expect((await readConfig(dir)).version).toBe(1);
@@ -126,12 +126,23 @@ describe('the state cache', () => {
     expect((await readTaskSummaries(dir)).map((t) => t.name)).toEqual(['Alpha one', 'Bravo two']);
   });
 
+  it('an index that answers for every file but one new file (or an odd name) is not used alone: the summaries are those of the files', async () => {
+    await readTaskSummaries(dir);
+    await writeTask(dir, task('task-003', { name: 'Charlie three', blocked_by: ['task-002'] }));
+    expect((await readTaskSummaries(dir)).map((t) => t.name)).toEqual(['Alpha one', 'Bravo two', 'Charlie three']);
+    // task-0003.yaml shares task-003's number: both are read, ordered as readTasks orders them.
+    await writeTask(dir, task('task-0003', { name: 'Three again' }));
+    await readTaskSummaries(dir);
+    expect((await readTaskSummaries(dir)).map((t) => t.id)).toEqual((await readTasks(dir)).map((t) => t.id));
+    expect((await readTaskSummaries(dir)).map((t) => t.id)).toEqual(['task-001', 'task-002', 'task-0003', 'task-003']);
+  });
+
   it('a deleted task file is seen, and its entries are dropped', async () => {
     await readTasks(dir);
     rmSync(taskFile('task-002'));
     expect((await readTasks(dir)).map((t) => t.id)).toEqual(['task-001']);
     expect(shard('tasks-0').rel).toEqual(['tasks/task-001.yaml']);
-    expect(Object.keys(fullShard('tasks-0').entries)).toEqual(['tasks/task-001.yaml']);
+    expect(Object.keys(fullShard('tasks-0.0').entries)).toEqual(['tasks/task-001.yaml']);
     await expect(readTask(dir, 'task-002')).rejects.toMatchObject({ code: 'not_found' });
   });
 
@@ -188,5 +199,16 @@ describe('the state cache', () => {
 
   it('shards task files by number, state files together', () => {
     expect(['tasks/task-001.yaml', 'tasks/task-255.yaml', 'tasks/task-256.yaml', 'tasks/task-10000.yaml', 'tasks/notes.yaml', 'config.yaml', 'state/agents/a.yaml'].map(shardOf)).toEqual(['tasks-0', 'tasks-0', 'tasks-1', 'tasks-39', 'tasks-x', 'state', 'state']);
+    // Full values: 32 tasks a file.
+    expect(['tasks/task-001.yaml', 'tasks/task-031.yaml', 'tasks/task-032.yaml', 'tasks/task-255.yaml', 'tasks/task-10000.yaml', 'tasks/notes.yaml', 'config.yaml'].map(fullShardOf)).toEqual(['tasks-0.0', 'tasks-0.0', 'tasks-0.1', 'tasks-0.7', 'tasks-39.0', 'tasks-x', 'state']);
+  });
+
+  it('a .full file of the layout before (one per shard) is removed by the next full read', async () => {
+    await readTasks(dir);
+    writeFileSync(shardFile('tasks-0.full'), JSON.stringify(fullShard('tasks-0.0')));
+    rmSync(taskFile('task-002'));
+    await readTasks(dir);
+    expect(existsSync(shardFile('tasks-0.full'))).toBe(false);
+    expect(existsSync(shardFile('tasks-0.0.full'))).toBe(true);
   });
 });
