@@ -1,0 +1,50 @@
+// The shipped binary runs from V8's code cache after its first run, and gives the same answer with the cache, without it and with a broken one.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BIN, tempRepo } from '../helpers/repo.js';
+
+const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'piv-v8-'));
+const repo = tempRepo();
+afterAll(() => {
+  rmSync(cacheDir, { recursive: true, force: true });
+  repo.cleanup();
+});
+
+/** Runs the built piv in the temp repository with its compile cache in `cache` ('off' for none); returns stdout, the trace and the exit code. */
+function piv(args: string[], cache: string) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: repo.dir, encoding: 'utf8', env: { ...process.env, PIV_COMPILE_CACHE: cache, PIV_TRACE: '1', NO_COLOR: '1', PIV_AGENT: '' } });
+  return { stdout: r.stdout, outcome: /code cache: (\w+)/.exec(r.stderr)?.[1] ?? null, status: r.status };
+}
+
+describe('the compile cache of the built CLI', () => {
+  it('is written by the first run of a verb and used by the next; the answers are the same as without it', () => {
+    expect(piv(['init', '--agents', 'none', '--json'], cacheDir).status).toBe(0);
+    const first = piv(['status', '--json'], cacheDir);
+    expect(first).toMatchObject({ status: 0, outcome: 'written' });
+    const second = piv(['status', '--json'], cacheDir);
+    expect(second).toMatchObject({ status: 0, outcome: 'used' });
+    const off = piv(['status', '--json'], 'off');
+    expect(off.outcome).toBe('off');
+    expect(second.stdout).toBe(first.stdout);
+    expect(off.stdout).toBe(first.stdout);
+    expect(readdirSync(cacheDir).filter((f) => f.endsWith('-status.v8'))).toHaveLength(1);
+  });
+
+  it('a broken cache file is rejected by V8, replaced, and changes nothing in the answer', () => {
+    const file = readdirSync(cacheDir).find((f) => f.endsWith('-status.v8'))!;
+    const good = piv(['status', '--json'], cacheDir);
+    writeFileSync(path.join(cacheDir, file), 'not a code cache');
+    const broken = piv(['status', '--json'], cacheDir);
+    expect(broken).toMatchObject({ status: 0, outcome: 'rejected', stdout: good.stdout });
+    expect(piv(['status', '--json'], cacheDir).outcome).toBe('used');
+  });
+
+  it('--version loads nothing and writes no cache', () => {
+    const r = spawnSync(process.execPath, [BIN, '--version'], { encoding: 'utf8', env: { ...process.env, PIV_COMPILE_CACHE: cacheDir, PIV_TRACE: '1' } });
+    expect(r.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+    expect(r.stderr).toBe('');
+  });
+});
