@@ -27,6 +27,9 @@ export function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string | 
   return base ? path.join(base, 'piv', 'v8') : null;
 }
 
+/** Whether `st` belongs to this user (always true where there are no user ids). */
+const mine = (st: { uid: number }) => typeof process.getuid !== 'function' || st.uid === process.getuid();
+
 /** The cache data in `file` when it is a regular file owned by this user (another user's could hold any bytecode), else undefined. */
 function readOwned(file: string): Buffer | undefined {
   let fd: number;
@@ -37,7 +40,7 @@ function readOwned(file: string): Buffer | undefined {
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile() || (typeof process.getuid === 'function' && st.uid !== process.getuid())) return undefined;
+    if (!st.isFile() || !mine(st)) return undefined;
     return readFileSync(fd);
   } catch {
     return undefined;
@@ -58,7 +61,7 @@ function store(dir: string, file: string, data: Buffer, keep: string): void {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const st = statSync(dir);
     // A folder others can write to could be given bytecode by them: no cache there.
-    if ((st.mode & 0o022) !== 0 || (typeof process.getuid === 'function' && st.uid !== process.getuid())) return;
+    if ((st.mode & 0o022) !== 0 || !mine(st)) return;
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, data, { mode: 0o600 });
     renameSync(tmp, file);

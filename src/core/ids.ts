@@ -26,26 +26,32 @@ export function compareIdsPure(a: string, b: string): number {
 const CANONICAL = /^task-\d{1,15}$/;
 
 /**
+ * The positions of `numbers` (whole numbers ≥ 0) in ascending order, placed by number in one pass (no comparison sort),
+ * or null when two are equal or the largest is far beyond the count (then a comparison sort is the cheaper one). This is
+ * the order of canonical ids (task-N) under compareIdsPure.
+ */
+export function numericOrder(numbers: readonly number[]): number[] | null {
+  const limit = 16 * numbers.length + 1024;
+  const slot: number[] = [];
+  for (let k = 0; k < numbers.length; k++) {
+    const n = numbers[k]!;
+    if (n >= limit || slot[n] !== undefined) return null;
+    slot[n] = k;
+  }
+  const order: number[] = [];
+  for (const k of slot) if (k !== undefined) order.push(k);
+  return order;
+}
+
+/**
  * `ids` sorted as compareIdsPure orders them. Returns a new array. Canonical ids (task-N, one id per number, numbers not
- * far beyond the count) are placed by number in linear time; anything else is sorted with each number computed once.
- * Built-ins (a regex, Number) rather than a loop per character: this runs on 10,000 ids in a process that just started.
+ * far beyond the count) are placed by number in linear time (numericOrder); anything else is sorted with each number
+ * computed once. Built-ins (a regex, Number) rather than a loop per character: this runs on 10,000 ids in a process that just started.
  */
 export function sortIds(ids: readonly string[]): string[] {
-  const limit = 16 * ids.length + 1024;
-  const slots: (string | undefined)[] = [];
-  let placed = 0;
-  for (const id of ids) {
-    if (!CANONICAL.test(id)) break;
-    const n = Number(id.slice(5));
-    if (n >= limit || slots[n] !== undefined) break;
-    slots[n] = id;
-    placed++;
-  }
-  if (placed === ids.length) {
-    const out: string[] = [];
-    for (const id of slots) if (id !== undefined) out.push(id);
-    return out;
-  }
+  const canonical = ids.every((id) => CANONICAL.test(id));
+  const placed = canonical ? numericOrder(ids.map((id) => Number(id.slice(5)))) : null;
+  if (placed) return placed.map((k) => ids[k]!);
   const numbers = ids.map(idNumber);
   const order = Array.from(ids.keys()).sort((a, b) => {
     const na = numbers[a]!;

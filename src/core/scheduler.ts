@@ -13,13 +13,25 @@ export function readySet<T extends Schedulable>(tasks: readonly T[]): T[] {
   return sortForScheduling(unblockedPending(tasks), tasks);
 }
 
-/** Scheduling order (DESIGN §3): priority, then the heaviest path to the end of the graph (critical path first), then id. */
-export function sortForScheduling<T extends Schedulable>(candidates: readonly T[], all: readonly Schedulable[]): T[] {
+/** A task with its scheduling key: priority rank and the weight of its heaviest path downstream (tokens). */
+interface Keyed<T> {
+  t: T;
+  rank: number;
+  down: number;
+}
+
+/** Keys tasks of `all` for scheduling (downstream weights computed once for the graph). */
+function keyer(all: readonly Schedulable[]): <T extends Schedulable>(t: T) => Keyed<T> {
   const down = downstreamLookup(all);
-  // Keys computed once per candidate, not once per comparison.
-  const keyed = candidates.map((t) => ({ t, rank: PRIORITY_RANK[t.priority], down: down(t.id) }));
-  keyed.sort((a, b) => a.rank - b.rank || b.down - a.down || compareIdsPure(a.t.id, b.t.id));
-  return keyed.map((k) => k.t);
+  return (t) => ({ t, rank: PRIORITY_RANK[t.priority], down: down(t.id) });
+}
+
+/** Scheduling order (DESIGN §3): priority, then the heaviest path to the end of the graph (critical path first), then id. */
+const bySchedulingOrder = <T extends Schedulable>(a: Keyed<T>, b: Keyed<T>) => a.rank - b.rank || b.down - a.down || compareIdsPure(a.t.id, b.t.id);
+
+/** `candidates` in scheduling order (bySchedulingOrder), keys computed once per candidate, not once per comparison. */
+export function sortForScheduling<T extends Schedulable>(candidates: readonly T[], all: readonly Schedulable[]): T[] {
+  return candidates.map(keyer(all)).sort(bySchedulingOrder).map((k) => k.t);
 }
 
 /** The task an agent should claim next (the first of readySet), or null when none is ready. Linear: the ready set is scanned, not sorted. */
@@ -30,22 +42,13 @@ export function nextTask<T extends Schedulable>(tasks: readonly T[]): T | null {
 /** The first of `candidates` in scheduling order (sortForScheduling's first element), or null for none; one pass, no sort. */
 export function firstForScheduling<T extends Schedulable>(candidates: readonly T[], all: readonly Schedulable[]): T | null {
   if (candidates.length === 0) return null;
-  const down = downstreamLookup(all);
-  let best = candidates[0]!;
-  let bestRank = PRIORITY_RANK[best.priority];
-  let bestDown = down(best.id);
+  const key = keyer(all);
+  let best = key(candidates[0]!);
   for (let i = 1; i < candidates.length; i++) {
-    const t = candidates[i]!;
-    const rank = PRIORITY_RANK[t.priority];
-    if (rank > bestRank) continue;
-    const d = down(t.id);
-    if (rank < bestRank || d > bestDown || (d === bestDown && compareIdsPure(t.id, best.id) < 0)) {
-      best = t;
-      bestRank = rank;
-      bestDown = d;
-    }
+    const k = key(candidates[i]!);
+    if (bySchedulingOrder(k, best) < 0) best = k;
   }
-  return best;
+  return best.t;
 }
 
 /** A claim whose lease has ended (`now` in ms since epoch). */

@@ -14,6 +14,7 @@
 // parse about twice as fast as one array per entry and leave the garbage collector far less to copy.
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync, type Stats } from 'node:fs';
 import path from 'node:path';
+import { numericOrder } from '../core/ids.js';
 
 /** Set by the bundler (scripts/bundle.mjs): piv's version and a hash of the store's sources, so no other build's entries are used. */
 declare const PIV_CACHE_BUILD: string | undefined;
@@ -93,13 +94,14 @@ const enabled = () => process.env.PIV_CACHE !== 'off';
 
 const isTaskRel = (rel: string) => rel.startsWith('tasks/');
 
-const TASK_REL = /^tasks\/task-(\d{1,15})\.yaml$/;
+/** The number N of `rel` when it is a canonical task file (tasks/task-N.yaml), else -1. */
+const taskRelNumber = (rel: string) => (isTaskRel(rel) ? taskFileNumber(rel.slice('tasks/'.length)) : -1);
 
 /** The shard holding `rel` (relative to `.agents/`): state files together, task files by number (tasks/task-N.yaml → tasks-⌊N/256⌋). */
 export function shardOf(rel: string): string {
   if (!isTaskRel(rel)) return 'state';
-  const m = TASK_REL.exec(rel);
-  return m ? `tasks-${Math.floor(Number(m[1]) / SHARD_TASKS)}` : 'tasks-x';
+  const n = taskRelNumber(rel);
+  return n >= 0 ? `tasks-${Math.floor(n / SHARD_TASKS)}` : 'tasks-x';
 }
 
 /** Task files per `.full` file: a claim reads and rewrites one task's full value, and with it only 31 others (~30 KB). */
@@ -107,9 +109,8 @@ export const FULL_TASKS = 32;
 
 /** The `.full` file holding the full value of `rel`: tasks/task-N.yaml → tasks-⌊N/256⌋.⌊(N mod 256)/32⌋; others, their shard's. */
 export function fullShardOf(rel: string): string {
-  const m = isTaskRel(rel) ? TASK_REL.exec(rel) : null;
-  if (!m) return shardOf(rel);
-  const n = Number(m[1]);
+  const n = taskRelNumber(rel);
+  if (n < 0) return shardOf(rel);
   return `tasks-${Math.floor(n / SHARD_TASKS)}.${Math.floor((n % SHARD_TASKS) / FULL_TASKS)}`;
 }
 
@@ -452,27 +453,25 @@ const FEW_UNSETTLED = 32;
  * The summaries of the task files `names` (file names in `tasks/` under `agentsDir`, each `task-N.yaml`), sorted by
  * number, when the index answers for nearly every one of them without reading a file: each has a row whose stat key
  * (size, mtime, ctime, inode) is the file's, settled (readThrough's rule) for all but a few, and every row of the shards
- * read is one of `names`. The few unsettled ones (piv's own recent writes) are read through `readFew` (readThrough on
- * those files: their hash checked, settled or re-parsed). Otherwise null, and the caller reads every file through
+ * read is one of `names`. The few unsettled ones (piv's own recent writes) are read by `readFew` (given their names; it
+ * reads them through readThrough: their hash checked, settled or re-parsed). Otherwise null, and the caller reads every file through
  * readThrough, which also repairs the cache. 10,000 files take one readdir (the caller's), one stat each and the parse
  * of their shards.
  */
-export async function settledSummaries<S>(agentsDir: string, names: readonly string[], expand: (columns: unknown[][], i: number) => S, readFew: (rels: string[]) => Promise<S[] | null>): Promise<S[] | null> {
+export async function settledSummaries<S>(agentsDir: string, names: readonly string[], expand: (columns: unknown[][], i: number) => S, readFew: (names: string[]) => Promise<S[] | null>): Promise<S[] | null> {
   if (!enabled() || names.length === 0) return null;
-  /** Numbers of the files whose row is not settled: their summaries come from readFew. */
+  /** Positions in `names` of the files whose row is not settled: their summaries come from readFew. */
   const unsettled: number[] = [];
   const cacheDir = path.join(agentsDir, CACHE_DIR);
   const tasksDir = agentsDir + path.sep + 'tasks' + path.sep;
   /** Per shard: its columns, row of each number (offset in the shard), how many of its rows were matched. */
   const shards = new Map<number, { cols: IndexColumns; rowOf: Int32Array; matched: number }>();
   const numbers = new Array<number>(names.length);
-  let max = -1;
   for (let k = 0; k < names.length; k++) {
     const name = names[k]!;
     const n = taskFileNumber(name);
     if (n < 0) return null;
     numbers[k] = n;
-    if (n > max) max = n;
     const bucket = Math.floor(n / SHARD_TASKS);
     let shard = shards.get(bucket);
     if (!shard) {
@@ -480,7 +479,7 @@ export async function settledSummaries<S>(agentsDir: string, names: readonly str
       if (cols.rel.length === 0) return null;
       const rowOf = new Int32Array(SHARD_TASKS).fill(-1);
       for (let i = 0; i < cols.rel.length; i++) {
-        const m = taskFileNumber(cols.rel[i]!.slice('tasks/'.length));
+        const m = taskRelNumber(cols.rel[i]!);
         if (m < 0 || Math.floor(m / SHARD_TASKS) !== bucket || rowOf[m % SHARD_TASKS] !== -1) return null;
         rowOf[m % SHARD_TASKS] = i;
       }
@@ -493,30 +492,24 @@ export async function settledSummaries<S>(agentsDir: string, names: readonly str
     if (rel[r]!.length !== name.length + 6 || !rel[r]!.endsWith(name)) return null;
     const st = statSync(tasksDir + name, STAT_OPTS);
     if (!st || key[4 * r] !== st.size || key[4 * r + 1] !== st.mtimeMs || key[4 * r + 2] !== st.ctimeMs || key[4 * r + 3] !== st.ino || !st.isFile()) return null;
-    if (settled[r] !== 1 && unsettled.push(n) > FEW_UNSETTLED) return null;
+    if (settled[r] !== 1 && unsettled.push(k) > FEW_UNSETTLED) return null;
     shard.matched++;
   }
   for (const shard of shards.values()) if (shard.matched !== shard.cols.rel.length) return null;
-  // Sorted by number (the order sortIds gives canonical ids), in one pass over the numbers: no comparison sort.
-  if (max >= 16 * names.length + 1024) return null;
-  const slot = new Int32Array(max + 1).fill(-1);
-  for (let k = 0; k < names.length; k++) {
-    if (slot[numbers[k]!] !== -1) return null;
-    slot[numbers[k]!] = k;
-  }
+  // Sorted by number: the order sortIds gives canonical ids (numericOrder, the same rule).
+  const order = numericOrder(numbers);
+  if (!order) return null;
   const checked = new Map<number, S>();
   if (unsettled.length > 0) {
-    const few = await readFew(unsettled.map((n) => `tasks/${names[slot[n]!]}`));
+    const few = await readFew(unsettled.map((k) => names[k]!));
     if (!few) return null;
-    unsettled.forEach((n, i) => checked.set(n, few[i]!));
+    unsettled.forEach((k, i) => checked.set(k, few[i]!));
   }
-  const out: S[] = [];
-  for (let n = 0; n <= max; n++) {
-    if (slot[n] === -1) continue;
+  return order.map((k) => {
+    const n = numbers[k]!;
     const shard = shards.get(Math.floor(n / SHARD_TASKS))!;
-    out.push(checked.get(n) ?? expand(shard.cols.data, shard.rowOf[n % SHARD_TASKS]!));
-  }
-  return out;
+    return checked.get(k) ?? expand(shard.cols.data, shard.rowOf[n % SHARD_TASKS]!);
+  });
 }
 
 /** Removes the task shards of buckets that hold no task any more (a re-plan or an archived feature). */

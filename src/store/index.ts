@@ -130,8 +130,11 @@ export async function requireSession(root: string): Promise<Session> {
 
 /** Ids of the task files present, sorted (from file names; nothing is parsed). A sync readdir: one call, no thread hop. */
 export async function listTaskIds(root: string): Promise<string[]> {
-  return sortIds(taskFileNames(root).map((n) => n.slice(0, -'.yaml'.length)));
+  return sortIds(idsOf(taskFileNames(root)));
 }
+
+/** The ids of task file names (task-001.yaml → task-001), in their order. */
+const idsOf = (names: readonly string[]) => names.map((n) => n.slice(0, -'.yaml'.length));
 
 /** The names of the task files (`*.yaml` in the tasks folder), in the file system's order; [] without the folder. */
 function taskFileNames(root: string): string[] {
@@ -267,13 +270,13 @@ export async function readTaskSummaries(root: string): Promise<TaskSummary[]> {
   const names = taskFileNames(root);
   trace(`summaries: ${names.length} files listed`);
   // Every file unchanged since the cache's index saw it (the usual case): the index alone answers, else every file is read through the cache.
-  const agents = layout(root).agents;
-  const readFew = async (rels: string[]) => {
-    const outcomes = await readThrough(agents, rels, { want: 'summary', codec: taskCodec(root), unreadable: (relative, error) => unreadable(path.join(agents, relative), error) });
+  // (A file that fails to read makes the whole read fall back, which reports it as it always does.)
+  const readFew = async (few: string[]) => {
+    const outcomes = await readTaskFiles(root, idsOf(few), 'summary', false);
     return outcomes.every((o) => 'summary' in o && o.summary !== undefined) ? outcomes.map((o) => (o as Found<Task, TaskSummary>).summary!) : null;
   };
-  const settled = await settledSummaries(agents, names, expand, readFew);
-  const ids = settled ? null : sortIds(names.map((n) => n.slice(0, -'.yaml'.length)));
+  const settled = await settledSummaries(layout(root).agents, names, expand, readFew);
+  const ids = settled ? null : sortIds(idsOf(names));
   const tasks = settled ?? allValues(root, ids!, await readTaskFiles(root, ids!, 'summary', true), (o) => o.summary!);
   trace(settled ? 'summaries: read from the index' : 'summaries: read');
   assertDag(root, tasks);

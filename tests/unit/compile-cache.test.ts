@@ -1,5 +1,5 @@
 // The compile cache runs a bundle from V8's code cache when one fits, and otherwise writes one: never a wrong or foreign cache.
-import { mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -79,7 +79,6 @@ describe('runCached', () => {
     const shared = path.join(dir, 'shared');
     await runCached(bundle('a'), 'aaaa', 'status', shared, ['node', 'piv']);
     rmSync(shared, { recursive: true });
-    const { mkdirSync, chmodSync } = await import('node:fs');
     mkdirSync(shared);
     chmodSync(shared, 0o777);
     expect(await runCached(bundle('a'), 'aaaa', 'status', shared, ['node', 'piv'])).toBe('written');
