@@ -2,7 +2,7 @@
 import { createRequire } from 'node:module';
 import type { Graph } from '@dagrejs/graphlib';
 import { PivError } from '../errors.js';
-import { compareIdsPure, sortIds } from './ids.js';
+import { compareIdsPure, compareNumberedIds, idNumber } from './ids.js';
 
 /** The part of a task the graph needs. */
 export interface GraphTask {
@@ -42,6 +42,9 @@ interface Indexed {
   ordered: number;
   /** Wave of each node: 0 without dependencies, else one more than its deepest dependency. */
   level: Int32Array;
+  /** The number of each node's id (idNumber), and whether the ids come in compareIdsPure order (as the store gives them). */
+  nums: Float64Array;
+  ascending: boolean;
 }
 
 const indexCache = new WeakMap<readonly GraphTask[], Indexed>();
@@ -61,6 +64,12 @@ function indexed(tasks: readonly GraphTask[]): Indexed {
   }
   const n = ids.length;
   let clean = n === tasks.length;
+  const nums = new Float64Array(n);
+  let ascending = true;
+  for (let v = 0; v < n; v++) {
+    nums[v] = idNumber(ids[v]!);
+    if (v > 0 && ascending && compareNumberedIds(nums[v - 1]!, ids[v - 1]!, nums[v]!, ids[v]!) > 0) ascending = false;
+  }
   const succStart = new Int32Array(n + 1);
   const preds = new Int32Array(n);
   // Counting pass, then a fill pass: compressed adjacency lists without one array per node.
@@ -102,7 +111,7 @@ function indexed(tasks: readonly GraphTask[]): Indexed {
       if (--waiting[v]! === 0) order[ordered++] = v;
     }
   }
-  const result: Indexed = { input: [...tasks], n, ids, tasks: nodes, index, clean, succStart, succ, preds, order, ordered, level };
+  const result: Indexed = { input: [...tasks], n, ids, tasks: nodes, index, clean, succStart, succ, preds, order, ordered, level, nums, ascending };
   indexCache.set(tasks, result);
   return result;
 }
@@ -111,9 +120,8 @@ function indexed(tasks: readonly GraphTask[]): Indexed {
 function byId(g: Indexed): Int32Array {
   const out = new Int32Array(g.n);
   for (let i = 0; i < g.n; i++) out[i] = i;
-  const sorted = sortIds(g.ids);
-  for (let i = 0; i < g.n; i++) if (sorted[i] !== g.ids[i]) return out.sort((a, b) => compareIdsPure(g.ids[a]!, g.ids[b]!));
-  return out;
+  if (g.ascending) return out;
+  return out.sort((a, b) => compareNumberedIds(g.nums[a]!, g.ids[a]!, g.nums[b]!, g.ids[b]!));
 }
 
 /**
@@ -282,7 +290,7 @@ export function criticalPath<T extends GraphTask>(tasks: readonly T[], include?:
   const preds = keep ? new Int32Array(g.n) : g.preds;
   if (keep) for (let u = 0; u < g.n; u++) if (keep[u]) for (let e = g.succStart[u]!; e < g.succStart[u + 1]!; e++) if (keep[g.succ[e]!]) preds[g.succ[e]!]!++;
   const { down, depth } = downstream(g, keep);
-  const better = (a: number, b: number) => down[a]! - down[b]! || depth[a]! - depth[b]! || -compareIdsPure(g.ids[a]!, g.ids[b]!);
+  const better = (a: number, b: number) => down[a]! - down[b]! || depth[a]! - depth[b]! || -compareNumberedIds(g.nums[a]!, g.ids[a]!, g.nums[b]!, g.ids[b]!);
   let node = -1;
   for (let v = 0; v < g.n; v++) if (kept(v) && preds[v] === 0 && (node < 0 || better(v, node) > 0)) node = v;
   if (node < 0) return { ids: [], tokens: 0 };

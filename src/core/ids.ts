@@ -1,7 +1,7 @@
 // Task ids: one ordering everywhere (task-9 before task-10), and the next free id.
 
 /** The number after an id's leading non-digits (task-012 → 12), NaN when the rest is not a number; no regex for the usual task-N. */
-function idNumber(id: string): number {
+export function idNumber(id: string): number {
   if (id.startsWith('task-')) {
     let n = 0;
     for (let i = 5; i < id.length; i++) {
@@ -16,8 +16,11 @@ function idNumber(id: string): number {
 
 /** Orders ids by their number, then as strings. */
 export function compareIdsPure(a: string, b: string): number {
-  const na = idNumber(a);
-  const nb = idNumber(b);
+  return compareNumberedIds(idNumber(a), a, idNumber(b), b);
+}
+
+/** compareIdsPure for ids whose numbers (idNumber) are already known: `na` of `a`, `nb` of `b`. */
+export function compareNumberedIds(na: number, a: string, nb: number, b: string): number {
   if (Number.isFinite(na) && Number.isFinite(nb) && na !== nb) return na - nb;
   return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -1,7 +1,7 @@
 // Scheduler: derives the ready set, the next task, progress and session counts from the tasks alone; nothing here is stored.
 import type { Config, Priority, Task, TaskStatus } from '../store/schemas.js';
 import { downstreamLookup, topologicalOrder, unblockedPending } from './graph.js';
-import { compareIdsPure } from './ids.js';
+import { compareNumberedIds, idNumber } from './ids.js';
 
 export const PRIORITY_RANK: Record<Priority, number> = { critical: 0, high: 1, medium: 2, low: 3 };
 
@@ -13,21 +13,22 @@ export function readySet<T extends Schedulable>(tasks: readonly T[]): T[] {
   return sortForScheduling(unblockedPending(tasks), tasks);
 }
 
-/** A task with its scheduling key: priority rank and the weight of its heaviest path downstream (tokens). */
+/** A task with its scheduling key: priority rank, the weight of its heaviest path downstream (tokens), its id's number. */
 interface Keyed<T> {
   t: T;
   rank: number;
   down: number;
+  num: number;
 }
 
 /** Keys tasks of `all` for scheduling (downstream weights computed once for the graph). */
 function keyer(all: readonly Schedulable[]): <T extends Schedulable>(t: T) => Keyed<T> {
   const down = downstreamLookup(all);
-  return (t) => ({ t, rank: PRIORITY_RANK[t.priority], down: down(t.id) });
+  return (t) => ({ t, rank: PRIORITY_RANK[t.priority], down: down(t.id), num: idNumber(t.id) });
 }
 
 /** Scheduling order (DESIGN §3): priority, then the heaviest path to the end of the graph (critical path first), then id. */
-const bySchedulingOrder = <T extends Schedulable>(a: Keyed<T>, b: Keyed<T>) => a.rank - b.rank || b.down - a.down || compareIdsPure(a.t.id, b.t.id);
+const bySchedulingOrder = <T extends Schedulable>(a: Keyed<T>, b: Keyed<T>) => a.rank - b.rank || b.down - a.down || compareNumberedIds(a.num, a.t.id, b.num, b.t.id);
 
 /** `candidates` in scheduling order (bySchedulingOrder), keys computed once per candidate, not once per comparison. */
 export function sortForScheduling<T extends Schedulable>(candidates: readonly T[], all: readonly Schedulable[]): T[] {
