@@ -42,9 +42,9 @@ interface Indexed {
   ordered: number;
   /** Wave of each node: 0 without dependencies, else one more than its deepest dependency. */
   level: Int32Array;
-  /** The number of each node's id (idNumber), and whether the ids come in compareIdsPure order (as the store gives them). */
-  nums: Float64Array;
-  ascending: boolean;
+  /** The number of each node's id (idNumber), and whether the ids come in compareIdsPure order: computed on first use (numbered). */
+  nums?: Float64Array;
+  ascending?: boolean;
 }
 
 const indexCache = new WeakMap<readonly GraphTask[], Indexed>();
@@ -53,34 +53,44 @@ const indexCache = new WeakMap<readonly GraphTask[], Indexed>();
 function indexed(tasks: readonly GraphTask[]): Indexed {
   const hit = indexCache.get(tasks);
   if (hit && hit.input.length === tasks.length && tasks.every((t, i) => hit.input[i] === t)) return hit;
-  const index = new Map<string, number>();
-  const ids: string[] = [];
-  const nodes: GraphTask[] = [];
-  for (const t of tasks) {
-    if (index.has(t.id)) continue;
-    index.set(t.id, ids.length);
-    ids.push(t.id);
-    nodes.push(t);
+  // One map write per task; only when two share an id is the list walked again to keep the first of each.
+  let index = new Map<string, number>();
+  for (let v = 0; v < tasks.length; v++) index.set(tasks[v]!.id, v);
+  let ids: string[];
+  let nodes: GraphTask[];
+  if (index.size === tasks.length) {
+    ids = tasks.map((t) => t.id);
+    nodes = [...tasks];
+  } else {
+    index = new Map();
+    ids = [];
+    nodes = [];
+    for (const t of tasks) {
+      if (index.has(t.id)) continue;
+      index.set(t.id, ids.length);
+      ids.push(t.id);
+      nodes.push(t);
+    }
   }
   const n = ids.length;
   let clean = n === tasks.length;
-  const nums = new Float64Array(n);
-  let ascending = true;
-  for (let v = 0; v < n; v++) {
-    nums[v] = idNumber(ids[v]!);
-    if (v > 0 && ascending && compareNumberedIds(nums[v - 1]!, ids[v - 1]!, nums[v]!, ids[v]!) > 0) ascending = false;
-  }
+  let edges = 0;
+  for (let v = 0; v < n; v++) edges += nodes[v]!.blocked_by.length;
+  // Each blocked_by entry resolved once (-1: missing or the task itself), then compressed adjacency lists built from
+  // the counts: no map lookup twice, no array per node.
+  const dep = new Int32Array(edges);
   const succStart = new Int32Array(n + 1);
   const preds = new Int32Array(n);
-  // Counting pass, then a fill pass: compressed adjacency lists without one array per node.
-  for (let v = 0; v < n; v++) {
+  for (let v = 0, p = 0; v < n; v++) {
     const deps = nodes[v]!.blocked_by;
-    for (let k = 0; k < deps.length; k++) {
+    for (let k = 0; k < deps.length; k++, p++) {
       const u = index.get(deps[k]!);
       if (u === undefined || u === v) {
         clean = false;
+        dep[p] = -1;
         continue;
       }
+      dep[p] = u;
       succStart[u + 1]!++;
       preds[v]!++;
     }
@@ -88,12 +98,11 @@ function indexed(tasks: readonly GraphTask[]): Indexed {
   for (let i = 0; i < n; i++) succStart[i + 1]! += succStart[i]!;
   const fill = succStart.slice(0, n);
   const succ = new Int32Array(succStart[n]!);
-  for (let v = 0; v < n; v++) {
-    const deps = nodes[v]!.blocked_by;
-    for (let k = 0; k < deps.length; k++) {
-      const u = index.get(deps[k]!);
-      if (u === undefined || u === v) continue;
-      succ[fill[u]!++] = v;
+  for (let v = 0, p = 0; v < n; v++) {
+    const end = p + nodes[v]!.blocked_by.length;
+    for (; p < end; p++) {
+      const u = dep[p]!;
+      if (u >= 0) succ[fill[u]!++] = v;
     }
   }
   // Kahn's algorithm: a node enters the order once all its dependencies did; its level is one past the deepest one.
@@ -105,19 +114,37 @@ function indexed(tasks: readonly GraphTask[]): Indexed {
   for (let head = 0; head < ordered; head++) {
     const u = order[head]!;
     const next = level[u]! + 1;
-    for (let e = succStart[u]!; e < succStart[u + 1]!; e++) {
+    const end = succStart[u + 1]!;
+    for (let e = succStart[u]!; e < end; e++) {
       const v = succ[e]!;
       if (level[v]! < next) level[v] = next;
       if (--waiting[v]! === 0) order[ordered++] = v;
     }
   }
-  const result: Indexed = { input: [...tasks], n, ids, tasks: nodes, index, clean, succStart, succ, preds, order, ordered, level, nums, ascending };
+  const result: Indexed = { input: [...tasks], n, ids, tasks: nodes, index, clean, succStart, succ, preds, order, ordered, level };
   indexCache.set(tasks, result);
   return result;
 }
 
+/** `g` with its ids' numbers and whether they come in order (computed once, by the views that order by id). */
+function numbered(g: Indexed): Indexed & { nums: Float64Array; ascending: boolean } {
+  if (!g.nums) {
+    const nums = new Float64Array(g.n);
+    let ascending = true;
+    for (let v = 0; v < g.n; v++) {
+      const num = (nums[v] = idNumber(g.ids[v]!));
+      // Strictly increasing numbers are in order; equal or NaN ones are compared in full.
+      if (v > 0 && ascending && !(num > nums[v - 1]!) && compareNumberedIds(nums[v - 1]!, g.ids[v - 1]!, num, g.ids[v]!) > 0) ascending = false;
+    }
+    g.nums = nums;
+    g.ascending = ascending;
+  }
+  return g as Indexed & { nums: Float64Array; ascending: boolean };
+}
+
 /** Node indices sorted by id (compareIdsPure); linear when the tasks come sorted, as the store gives them. */
-function byId(g: Indexed): Int32Array {
+function byId(indexedGraph: Indexed): Int32Array {
+  const g = numbered(indexedGraph);
   const out = new Int32Array(g.n);
   for (let i = 0; i < g.n; i++) out[i] = i;
   if (g.ascending) return out;
@@ -231,20 +258,24 @@ export function topologicalOrder(tasks: readonly GraphTask[]): string[] {
  */
 function downstream(g: Indexed, keep?: Uint8Array): { down: Float64Array; depth: Int32Array } {
   requireDag(g);
-  const down = new Float64Array(g.n);
-  const depth = new Int32Array(g.n);
-  for (let k = g.n - 1; k >= 0; k--) {
-    const u = g.order[k]!;
-    if (keep && !keep[u]) continue;
+  // Locals, not g's fields, in the loop: it runs once per process, mostly before V8 optimises it.
+  const { n, order, succStart, succ, tasks } = g;
+  const kept = keep ?? new Uint8Array(n).fill(1);
+  const down = new Float64Array(n);
+  const depth = new Int32Array(n);
+  for (let k = n - 1; k >= 0; k--) {
+    const u = order[k]!;
+    if (kept[u] === 0) continue;
     let best = 0;
     let deepest = 0;
-    for (let e = g.succStart[u]!; e < g.succStart[u + 1]!; e++) {
-      const v = g.succ[e]!;
-      if (keep && !keep[v]) continue;
+    const end = succStart[u + 1]!;
+    for (let e = succStart[u]!; e < end; e++) {
+      const v = succ[e]!;
+      if (kept[v] === 0) continue;
       if (down[v]! > best) best = down[v]!;
       if (depth[v]! > deepest) deepest = depth[v]!;
     }
-    down[u] = (g.tasks[u]!.estimated_tokens ?? 0) + best;
+    down[u] = (tasks[u]!.estimated_tokens ?? 0) + best;
     depth[u] = 1 + deepest;
   }
   return { down, depth };
@@ -290,7 +321,8 @@ export function criticalPath<T extends GraphTask>(tasks: readonly T[], include?:
   const preds = keep ? new Int32Array(g.n) : g.preds;
   if (keep) for (let u = 0; u < g.n; u++) if (keep[u]) for (let e = g.succStart[u]!; e < g.succStart[u + 1]!; e++) if (keep[g.succ[e]!]) preds[g.succ[e]!]!++;
   const { down, depth } = downstream(g, keep);
-  const better = (a: number, b: number) => down[a]! - down[b]! || depth[a]! - depth[b]! || -compareNumberedIds(g.nums[a]!, g.ids[a]!, g.nums[b]!, g.ids[b]!);
+  const { nums } = numbered(g);
+  const better = (a: number, b: number) => down[a]! - down[b]! || depth[a]! - depth[b]! || -compareNumberedIds(nums[a]!, g.ids[a]!, nums[b]!, g.ids[b]!);
   let node = -1;
   for (let v = 0; v < g.n; v++) if (kept(v) && preds[v] === 0 && (node < 0 || better(v, node) > 0)) node = v;
   if (node < 0) return { ids: [], tokens: 0 };
