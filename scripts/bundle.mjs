@@ -57,6 +57,17 @@ const zodClassicExternal = {
 };
 
 /**
+ * The first two lines of bin.js, piv's command (package.json bin): read by sh they are a launcher, read by node a
+ * string and a comment, so the same file runs as `piv …` and as `node bin.js …`. The launcher starts node on the file
+ * itself ($0: node follows npm's symlink) without NODE_EXTRA_CA_CERTS, which node would parse before any JavaScript runs
+ * (~35 ms with a system bundle, nodejs/node#40524); src/launcher-env.ts puts it back for the commands piv runs.
+ */
+const LAUNCHER = [
+  '#!/bin/sh',
+  `':' //; if [ -n "\${NODE_EXTRA_CA_CERTS+x}" ]; then PIV_NODE_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS; export PIV_NODE_EXTRA_CA_CERTS; unset NODE_EXTRA_CA_CERTS; fi; exec node "$0" "$@"`,
+].join('\n');
+
+/**
  * Builds dist/bundle/: `piv.cjs`, the whole CLI (src/bin.ts) as one CommonJS file, which the entry runs through V8's code
  * cache (src/compile-cache.ts; Node 20 can cache the bytecode of scripts, not of ES modules), and `bin.js`, the entry
  * (src/entry.ts, ESM), which knows piv.cjs's hash. Both sit two folders below the package root, like dist/store/*.js, so
@@ -101,7 +112,7 @@ export async function bundle() {
     target: 'node20',
     supported: { 'dynamic-import': false },
     define: { PIV_VERSION: JSON.stringify(version), PIV_CLI_HASH: JSON.stringify(hash), 'import.meta.url': '__pivMetaUrl' },
-    banner: { js: 'var __pivMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
+    banner: { js: `${LAUNCHER}\nvar __pivMetaUrl = require("node:url").pathToFileURL(__filename).href;` },
     // Unbundled, the entry would import ./bin.js; bundled it never does (PIV_CLI_HASH is set).
     external: ['./bin.js'],
     sourcemap: 'linked',

@@ -1,7 +1,7 @@
-#!/usr/bin/env node
-// The shipped entry point (dist/bundle/bin.js, CommonJS: no ES module loader to start): answers `piv --version` before loading anything, else runs the CLI (src/bin.ts), bundled into one file run from V8's code cache.
+// The shipped entry point (dist/bundle/bin.js, CommonJS: no ES module loader to start; an sh preamble makes it piv's command, see scripts/bundle.mjs): answers `piv --version` before loading anything, else runs the CLI (src/bin.ts), bundled into one file run from V8's code cache.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { restoreLauncherEnv } from './launcher-env.js';
 
 /** Set by the bundler (scripts/bundle.mjs); unbundled builds read package.json. */
 declare const PIV_VERSION: string | undefined;
@@ -18,6 +18,7 @@ function verbOf(args: readonly string[]): string {
   return 'none';
 }
 
+restoreLauncherEnv(process.env);
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   // What commander prints for the same flags, without evaluating commander (or anything else) first.

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 
-/** The CLI as shipped (package.json bin): the esbuild bundle. */
+/** The CLI as shipped (package.json bin): the esbuild bundle, run as a command (its sh preamble starts node, as `piv` does). */
 export const BIN = fileURLToPath(new URL('../../dist/bundle/bin.js', import.meta.url));
 
 /** A temporary directory holding a fresh git repository with one commit and a configured identity. */
@@ -63,7 +63,7 @@ const pivEnv = (env?: Record<string, string>) => ({ ...process.env, NO_COLOR: '1
  * `timeoutMs` kills a run that hangs (code is then -1), so a test of a hang fails fast instead of waiting it out.
  */
 export function piv(dir: string, args: string[], opts: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {}): CliResult {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
+  const r = spawnSync(BIN, args, {
     cwd: dir,
     input: opts.input ?? '',
     encoding: 'utf8',
@@ -79,7 +79,7 @@ export function piv(dir: string, args: string[], opts: { input?: string; env?: R
  */
 export function pivAsync(dir: string, args: string[], opts: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: pivEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(BIN, args, { cwd: dir, env: pivEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : undefined;

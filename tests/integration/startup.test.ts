@@ -1,9 +1,11 @@
 // The shipped binary runs from V8's code cache after its first run, and gives the same answer with the cache, without it and with a broken one.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
 import { BIN, tempRepo } from '../helpers/repo.js';
 
 const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'piv-v8-'));
@@ -46,5 +48,48 @@ describe('the compile cache of the built CLI', () => {
     const r = spawnSync(process.execPath, [BIN, '--version'], { encoding: 'utf8', env: { ...process.env, PIV_COMPILE_CACHE: cacheDir, PIV_TRACE: '1' } });
     expect(r.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
     expect(r.stderr).toBe('');
+  });
+});
+
+describe("piv's command: bin.js read by sh", () => {
+  // A certificate file that does not exist: node warns on stderr when it starts with it, which shows whether it did.
+  const CA = '/nonexistent/piv-test-ca.pem';
+  const WARNING = /Ignoring extra certs from/;
+  const PLUGIN_LAUNCHER = fileURLToPath(new URL('../../plugin/scripts/piv.sh', import.meta.url));
+  const run = (cmd: string, args: string[], env: Record<string, string> = {}) =>
+    spawnSync(cmd, args, { cwd: repo.dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', PIV_AGENT: '', ...env } });
+
+  it('runs piv through a symlink, as npm links it, and as `node bin.js`', () => {
+    const bin = path.join(cacheDir, 'piv');
+    symlinkSync(BIN, bin);
+    expect(readFileSync(BIN, 'utf8').startsWith('#!/bin/sh\n')).toBe(true);
+    expect(run(bin, ['--version']).stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+    const viaNode = run(process.execPath, [BIN, 'status', '--json']);
+    const viaSh = run(bin, ['status', '--json']);
+    expect(viaSh.status).toBe(0);
+    expect(viaSh.stdout).toBe(viaNode.stdout);
+  });
+
+  it('starts node without NODE_EXTRA_CA_CERTS and gives it back to the commands piv runs', () => {
+    const config = path.join(repo.dir, '.agents', 'config.yaml');
+    const doc = parseDocument(readFileSync(config, 'utf8'));
+    doc.setIn(['commands', 'test'], `test "$NODE_EXTRA_CA_CERTS" = "${CA}" && test -z "$PIV_NODE_EXTRA_CA_CERTS"`);
+    writeFileSync(config, doc.toString());
+    // Started by node directly, node reads the file (and warns); the command still sees the variable.
+    const direct = run(process.execPath, [BIN, 'validate', '--stage', 'test', '--json'], { NODE_EXTRA_CA_CERTS: CA });
+    expect(direct.stderr).toMatch(WARNING);
+    expect(direct.status).toBe(0);
+    for (const [cmd, args] of [
+      [BIN, []],
+      ['sh', [PLUGIN_LAUNCHER]],
+    ] as const) {
+      const r = run(cmd, [...args, 'validate', '--stage', 'test', '--json'], { NODE_EXTRA_CA_CERTS: CA, PIV_BIN: BIN });
+      expect(r.stderr).not.toMatch(WARNING);
+      expect(r.status).toBe(0);
+      expect(JSON.parse(r.stdout).result.stages.find((s: { name: string }) => s.name === 'test').status).toBe('passed');
+    }
+    // Another value (empty) reaches the command as it is: the check fails, so it is a real one.
+    const unset = run(BIN, ['validate', '--stage', 'test', '--json'], { NODE_EXTRA_CA_CERTS: '' });
+    expect(unset.status).toBe(1);
   });
 });

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { restoreLauncherEnv } from '../../src/launcher-env.js';
 
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
 
@@ -53,5 +54,25 @@ describe('start-up cost', () => {
   it('the tokenizer is reachable only through dynamic import', () => {
     expect(staticClosure('tokens/estimate.ts')).toContain('tiktoken');
     expect(staticClosure('verbs/plan.ts')).not.toContain('tiktoken');
+  });
+});
+
+describe('restoreLauncherEnv', () => {
+  it('puts back what the launcher set aside, even an empty value, and removes the stash', () => {
+    const env: NodeJS.ProcessEnv = { PIV_NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/ca.pem', PATH: '/bin' };
+    expect(restoreLauncherEnv(env)).toBe(true);
+    expect(env).toEqual({ NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/ca.pem', PATH: '/bin' });
+    const empty: NodeJS.ProcessEnv = { PIV_NODE_EXTRA_CA_CERTS: '' };
+    expect(restoreLauncherEnv(empty)).toBe(true);
+    expect(empty).toEqual({ NODE_EXTRA_CA_CERTS: '' });
+  });
+
+  it('changes nothing without a stash, and keeps a NODE_EXTRA_CA_CERTS set some other way', () => {
+    const none: NodeJS.ProcessEnv = { NODE_EXTRA_CA_CERTS: '/a.pem' };
+    expect(restoreLauncherEnv(none)).toBe(false);
+    expect(none).toEqual({ NODE_EXTRA_CA_CERTS: '/a.pem' });
+    const both: NodeJS.ProcessEnv = { NODE_EXTRA_CA_CERTS: '/a.pem', PIV_NODE_EXTRA_CA_CERTS: '/b.pem' };
+    expect(restoreLauncherEnv(both)).toBe(false);
+    expect(both).toEqual({ NODE_EXTRA_CA_CERTS: '/a.pem' });
   });
 });
