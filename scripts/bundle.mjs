@@ -32,6 +32,19 @@ const zodEnglishOnly = {
   },
 };
 
+/**
+ * proper-lockfile reaches node:fs through graceful-fs, which queues and retries opens that fail with EMFILE. Its patch
+ * copies every property of fs, which runs each of fs's lazy getters: fs.promises, streams, readline, fs.Dir, watchers
+ * (~8 ms of Node's own modules on every verb that takes the state lock). The lock makes one directory and touches one
+ * mtime, never many files at once, so in the bundle proper-lockfile gets node:fs itself.
+ */
+const lockfileWithPlainFs = {
+  name: 'lockfile-plain-fs',
+  setup(b) {
+    b.onResolve({ filter: /^graceful-fs$/ }, (a) => (a.importer.includes(`${path.sep}node_modules${path.sep}proper-lockfile${path.sep}`) ? { path: 'node:fs', external: true } : undefined));
+  },
+};
+
 /** Packages left out of the CLI bundle and loaded from node_modules when a verb needs them (require: Node 20.19+ loads ES modules too). */
 const EXTERNAL = [
   // finds its WASM in its own folder
@@ -96,7 +109,7 @@ export async function bundle() {
     // evaluates ~2 ms faster than the CommonJS build every time piv parses or writes YAML. Its only difference: warnings
     // go to console.warn instead of process.emitWarning (both stderr).
     alias: { yaml: './node_modules/yaml/browser/index.js' },
-    plugins: [zodEnglishOnly, zodClassicExternal],
+    plugins: [zodEnglishOnly, zodClassicExternal, lockfileWithPlainFs],
     sourcemap: 'linked',
     logLevel: 'warning',
   });
