@@ -3,9 +3,11 @@
 //   graph (default): generates 100 / 1,000 / 10,000-task graphs with piv's own writer, then times `node -e 0`, `piv --version`,
 //   `status --json`, `execute --json` (+ the `release` that undoes it), `validate --stage state`, status without the cache
 //   (PIV_CACHE=off: what parsing and validating every file costs) and `plan` of 1,000 tasks; prints a table, writes JSON.
+//   piv runs as users run it: bin.js as a command (its sh preamble starts node). With NODE_EXTRA_CA_CERTS set, two more
+//   rows show what that variable costs: `node -e 0` without it, and status started as `node bin.js` (no launcher).
 //   prime, tokens: the prime and token-counting benchmarks (bench/prime.mjs, bench/tokens.mjs).
 // Wall time: spawnSync around each process, runs interleaved across commands so load on the machine hits all alike.
-// Peak memory: a separate run of each command with `--import bench/lib/rss-probe.mjs`, which writes the process's
+// Peak memory: a separate run of each command with `--import bench/lib/rss-probe.mjs` (in NODE_OPTIONS), which writes the process's
 // process.resourceUsage().maxRSS (KB) at exit; the largest of 3 runs is reported.
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -44,14 +46,17 @@ const stats = (ms) => {
 
 const env = { ...process.env, NO_COLOR: '1', PIV_AGENT: '', CLAUDECODE: '' };
 
-/** Runs node with `args` in `cwd`; returns wall ms (and maxRSS KB when `rss`). Throws when it fails unexpectedly. */
-function run(args, cwd, { rss = false, extraEnv = {}, okCodes = [0] } = {}) {
+/**
+ * Runs `argv` (a program and its arguments: piv's command, or node) in `cwd`; returns wall ms (and maxRSS KB when `rss`:
+ * the probe is loaded through NODE_OPTIONS, so it reaches node however it is started). Throws when it fails unexpectedly.
+ */
+function run(argv, cwd, { rss = false, extraEnv = {}, okCodes = [0] } = {}) {
   const file = rss ? path.join(os.tmpdir(), `piv-rss-${process.pid}-${Math.random().toString(36).slice(2)}`) : null;
-  const nodeArgs = rss ? ['--import', PROBE, ...args] : args;
+  const probe = file ? { PIV_BENCH_RSS: file, NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} --import=${PROBE}`.trim() } : {};
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, nodeArgs, { cwd, encoding: 'utf8', env: { ...env, ...extraEnv, ...(file ? { PIV_BENCH_RSS: file } : {}) }, maxBuffer: 256 * 1024 * 1024 });
+  const r = spawnSync(argv[0], argv.slice(1), { cwd, encoding: 'utf8', env: { ...env, ...extraEnv, ...probe }, maxBuffer: 256 * 1024 * 1024 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (!okCodes.includes(r.status)) throw new Error(`node ${args.join(' ')} exited ${r.status}: ${r.stderr.slice(0, 2000)}${r.stdout.slice(0, 500)}`);
+  if (!okCodes.includes(r.status)) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.error ?? ''}${r.stderr?.slice(0, 2000)}${r.stdout?.slice(0, 500)}`);
   let kb = null;
   if (file) {
     kb = Number(readFileSync(file, 'utf8'));
@@ -60,22 +65,32 @@ function run(args, cwd, { rss = false, extraEnv = {}, okCodes = [0] } = {}) {
   return { ms, kb, stdout: r.stdout };
 }
 
-/** A command of the table: `prepare` (untimed) before each run, `args` timed, `after` (untimed, may be timed apart) after it. */
+/** The machine's NODE_EXTRA_CA_CERTS, which node parses at every start unless piv's launcher sets it aside (src/launcher-env.ts). */
+const CA_CERTS = process.env.NODE_EXTRA_CA_CERTS;
+
+/**
+ * A command of the table: `argv` timed (piv's verbs as users run them: BIN as a command, its sh preamble starting node),
+ * `after` (untimed, may be timed apart) after it. With NODE_EXTRA_CA_CERTS set, two rows show what it costs: node without
+ * it, and status started by `node bin.js` (no launcher).
+ */
 function commands(dir) {
   let claimed = null;
+  const node = process.execPath;
   return [
-    { name: 'node -e 0', args: ['-e', '0'] },
-    { name: 'piv --version', args: [BIN, '--version'] },
-    { name: 'status --json', args: [BIN, 'status', '--json'] },
+    { name: 'node -e 0', argv: [node, '-e', '0'] },
+    ...(CA_CERTS !== undefined ? [{ name: 'node -e 0, no CA file', argv: [node, '-e', '0'], extraEnv: { NODE_EXTRA_CA_CERTS: undefined } }] : []),
+    { name: 'piv --version', argv: [BIN, '--version'] },
+    { name: 'status --json', argv: [BIN, 'status', '--json'] },
+    ...(CA_CERTS !== undefined ? [{ name: 'status, node bin.js', argv: [node, BIN, 'status', '--json'] }] : []),
     {
       name: 'execute --json',
-      args: [BIN, 'execute', '--json'],
+      argv: [BIN, 'execute', '--json'],
       onOutput: (stdout) => (claimed = JSON.parse(stdout).result.task?.id ?? null),
       after: () => (claimed ? run([BIN, 'release', claimed], dir) : null),
       afterName: 'release',
     },
-    { name: 'validate --stage state', args: [BIN, 'validate', '--stage', 'state', '--no-report'] },
-    { name: 'status, no cache', args: [BIN, 'status', '--json'], extraEnv: { PIV_CACHE: 'off' }, slow: true },
+    { name: 'validate --stage state', argv: [BIN, 'validate', '--stage', 'state', '--no-report'] },
+    { name: 'status, no cache', argv: [BIN, 'status', '--json'], extraEnv: { PIV_CACHE: 'off' }, slow: true },
   ];
 }
 
@@ -84,14 +99,14 @@ function measure(list, cwd, runs) {
   const samples = new Map(list.map((c) => [c.name, []]));
   const after = new Map();
   for (const c of list) {
-    const r = run(c.args, cwd, { extraEnv: c.extraEnv }); // warm-up: builds the cache, fills the page cache
+    const r = run(c.argv, cwd, { extraEnv: c.extraEnv }); // warm-up: builds the cache, fills the page cache
     c.onOutput?.(r.stdout);
     c.after?.();
   }
   for (let i = 0; i < runs; i++) {
     for (const c of list) {
       if (c.slow && i >= Math.max(3, Math.ceil(runs / 3))) continue; // the uncached path is slow at 10,000 tasks: fewer runs
-      const r = run(c.args, cwd, { extraEnv: c.extraEnv });
+      const r = run(c.argv, cwd, { extraEnv: c.extraEnv });
       samples.get(c.name).push(r.ms);
       c.onOutput?.(r.stdout);
       const a = c.after?.();
@@ -102,7 +117,7 @@ function measure(list, cwd, runs) {
   for (const c of list) {
     let kb = 0;
     for (let k = 0; k < 3; k++) {
-      const r = run(c.args, cwd, { rss: true, extraEnv: c.extraEnv });
+      const r = run(c.argv, cwd, { rss: true, extraEnv: c.extraEnv });
       kb = Math.max(kb, r.kb);
       c.onOutput?.(r.stdout);
       c.after?.();
@@ -147,7 +162,7 @@ const fmt = (s) => (s ? `${String(Math.round(s.median)).padStart(5)} ms  (${Math
 const mb = (kb) => (kb ? `${(kb / 1024).toFixed(0).padStart(4)} MB` : '');
 
 async function graphBench() {
-  const results = { bench: 'graph', at: new Date().toISOString(), bin: path.relative(process.cwd(), BIN), machine: machine(), runs: RUNS, sizes: {} };
+  const results = { bench: 'graph', at: new Date().toISOString(), bin: path.relative(process.cwd(), BIN), machine: { ...machine(), node_extra_ca_certs: CA_CERTS ?? null }, runs: RUNS, sizes: {} };
   for (const size of SIZES) {
     const t0 = performance.now();
     const g = await generateGraph(size);
