@@ -35,7 +35,7 @@ const zodEnglishOnly = {
 /**
  * proper-lockfile reaches node:fs through graceful-fs, which queues and retries opens that fail with EMFILE. Its patch
  * copies every property of fs, which runs each of fs's lazy getters: fs.promises, streams, readline, fs.Dir, watchers
- * (~8 ms of Node's own modules on every verb that takes the state lock). The lock makes one directory and touches one
+ * (~3 ms of Node's own modules on every verb that takes the state lock). The lock makes one directory and touches one
  * mtime, never many files at once, so in the bundle proper-lockfile gets node:fs itself.
  */
 const lockfileWithPlainFs = {
