@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // piv demo: replays the "user authentication" walkthrough (prime, discuss, plan, execute, pause, resume, validate) end to end
-// against the BUILT CLI (dist/bundle/bin.js, what package.json's bin runs), in a real git repository holding a small working Node program with real node:test tests.
+// against the BUILT CLI (dist/bundle/bin.js, run as the command package.json's bin makes of it), in a real git repository holding a small working Node program with real node:test tests.
 // What it guarantees when it exits 0:
 //   - every piv command exited with the code the demo expected (0, or 1 for the deliberately failing verify);
 //   - a failing verify committed nothing: HEAD did not move and the task stayed claimed, then the fixed code passed;
@@ -54,7 +54,7 @@ function run(file, args, { display, expect = 0, input, quiet = false, tail = 0 }
   }
   return { ...r, out };
 }
-const piv = (args, opts = {}) => run(process.execPath, [BIN, ...args], { display: opts.display ?? `piv ${args.map(quote).join(' ')}`, ...opts });
+const piv = (args, opts = {}) => run(BIN, args, { display: opts.display ?? `piv ${args.map(quote).join(' ')}`, ...opts });
 const git = (args, opts = {}) => run('git', args, opts);
 const gitQuiet = (args) => git(args, { quiet: true }).stdout.trim();
 
