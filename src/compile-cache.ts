@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
+import { restoreHeapFlags } from './heap.js';
 
 /** What a bundled CommonJS module exports: the CLI's main (src/bin.ts). */
 export interface CliModule {
@@ -98,6 +99,9 @@ export async function runCached(file: string, hash: string, slot: string, dir: s
   const outcome: CacheOutcome = !cacheFile ? 'off' : cachedData === undefined ? 'written' : script.cachedDataRejected ? 'rejected' : 'used';
   // (Its own trace line: this module is the entry's, and loads none of the CLI's.)
   if (process.env.PIV_TRACE) process.stderr.write(`piv-trace ${performance.now().toFixed(1).padStart(7)} code cache: ${outcome}\n`);
-  if (outcome === 'written' || outcome === 'rejected') store(dir!, cacheFile!, script.createCachedData(), hash);
+  if (outcome === 'written' || outcome === 'rejected') {
+    restoreHeapFlags(); // the data records V8's flag hash, which the next start (no flag changed) compares
+    store(dir!, cacheFile!, script.createCachedData(), hash);
+  }
   return outcome;
 }

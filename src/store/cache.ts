@@ -15,6 +15,7 @@
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { numericOrder } from '../core/ids.js';
+import { prepareHeapForParse } from '../heap.js';
 
 /** Set by the bundler (scripts/bundle.mjs): piv's version and a hash of the store's sources, so no other build's entries are used. */
 declare const PIV_CACHE_BUILD: string | undefined;
@@ -356,6 +357,7 @@ export async function readThrough<V, S = V>(agentsDir: string, rels: readonly st
       // Taken before any bytes are read: an entry whose mtime and ctime are older than it is settled.
       marker ??= on ? fsNow(cacheDir) : Number.NEGATIVE_INFINITY;
       const hash = await hasher();
+      prepareHeapForParse(toRead.length);
       for (const { i, st, row } of toRead) {
         const rel = rels[i]!;
         const shard = s;

@@ -93,3 +93,28 @@ describe("piv's command: bin.js read by sh", () => {
     expect(unset.status).toBe(1);
   });
 });
+
+describe('a run that parses many files', () => {
+  it('grows the young generation for the parse, yet the code cache it writes is used by the next start', () => {
+    const big = tempRepo();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'piv-v8-'));
+    try {
+      const run = (args: string[], env: Record<string, string> = {}) =>
+        spawnSync(BIN, args, { cwd: big.dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', PIV_AGENT: '', PIV_COMPILE_CACHE: dir, PIV_TRACE: '1', ...env } });
+      expect(run(['init', '--agents', 'none']).status).toBe(0);
+      expect(run(['discuss', 'big', '--title', 'Many tasks']).status).toBe(0);
+      // More tasks than HEAVY_PARSE (src/heap.ts), every one parsed: PIV_CACHE=off reads each file.
+      const id = (n: number) => `task-${String(n).padStart(3, '0')}`;
+      const tasks = Array.from({ length: 80 }, (_, i) => ({ id: id(i + 1), name: `step ${i + 1}`, action: 'do it', verify: 'true', done: 'done', estimated_tokens: 1000, blocked_by: i ? [id(i)] : [] }));
+      writeFileSync(path.join(big.dir, 'plan.json'), JSON.stringify({ tasks }));
+      expect(run(['plan', 'plan.json']).status).toBe(0);
+      const outcome = () => /code cache: (\w+)/.exec(run(['status', '--json'], { PIV_CACHE: 'off' }).stderr)?.[1];
+      expect(outcome()).toBe('written');
+      // Had V8's flags not been put back before the cache was written, V8 would reject it here (another flag hash).
+      expect(outcome()).toBe('used');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      big.cleanup();
+    }
+  });
+});
