@@ -8,7 +8,7 @@
 //   prime, tokens: the prime and token-counting benchmarks (bench/prime.mjs, bench/tokens.mjs).
 // Wall time: spawnSync around each process, runs interleaved across commands so load on the machine hits all alike.
 // Peak memory: a separate run of each command with `--import bench/lib/rss-probe.mjs` (in NODE_OPTIONS), which writes the process's
-// process.resourceUsage().maxRSS (KB) at exit; the largest of 3 runs is reported.
+// peak resident set (VmHWM on Linux, else maxRSS; KB) at exit; the largest of 3 runs is reported.
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -47,7 +47,7 @@ const stats = (ms) => {
 const env = { ...process.env, NO_COLOR: '1', PIV_AGENT: '', CLAUDECODE: '' };
 
 /**
- * Runs `argv` (a program and its arguments: piv's command, or node) in `cwd`; returns wall ms (and maxRSS KB when `rss`:
+ * Runs `argv` (a program and its arguments: piv's command, or node) in `cwd`; returns wall ms (and peak RSS KB when `rss`:
  * the probe is loaded through NODE_OPTIONS, so it reaches node however it is started). Throws when it fails unexpectedly.
  */
 function run(argv, cwd, { rss = false, extraEnv = {}, okCodes = [0] } = {}) {
