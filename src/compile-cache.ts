@@ -76,6 +76,19 @@ function store(dir: string, file: string, data: Buffer, keep: string): void {
   }
 }
 
+/**
+ * The part of a cache's name that tells node's options apart: '' for none (`piv`, `node bin.js`), else `-o` and a hash
+ * (FNV-1a, 32 bits, hex) of `execArgv` and NODE_OPTIONS. V8 rejects a cache made under other flags, so without it
+ * `node --inspect bin.js` and `piv` would each reject and rewrite the other's cache.
+ */
+export function flagsTag(execArgv: readonly string[], nodeOptions: string | undefined): string {
+  const options = [...execArgv, nodeOptions ?? ''].join(' ').trim();
+  if (options === '') return '';
+  let h = 0x811c9dc5;
+  for (let i = 0; i < options.length; i++) h = Math.imul(h ^ options.charCodeAt(i), 0x01000193);
+  return `-o${(h >>> 0).toString(16).padStart(8, '0')}`;
+}
+
 /** What runCached did with the code cache: ran from it, wrote one (none or a rejected one was there), or ran without (off). */
 export type CacheOutcome = 'used' | 'written' | 'rejected' | 'off';
 
@@ -87,7 +100,7 @@ export type CacheOutcome = 'used' | 'written' | 'rejected' | 'off';
  * (a bug in piv). `dir` null runs without a cache.
  */
 export async function runCached(file: string, hash: string, slot: string, dir: string | null, argv: readonly string[]): Promise<CacheOutcome> {
-  const key = `${hash}-${process.version}-${process.arch}`;
+  const key = `${hash}-${process.version}-${process.arch}${flagsTag(process.execArgv, process.env.NODE_OPTIONS)}`;
   const cacheFile = dir ? path.join(dir, `${key}-${slot}.v8`) : null;
   const cachedData = cacheFile ? readOwned(cacheFile) : undefined;
   const source = readFileSync(file, 'utf8');

@@ -35,8 +35,18 @@ describe('the compile cache of the built CLI', () => {
     expect(readdirSync(cacheDir).filter((f) => f.endsWith('-status.v8'))).toHaveLength(1);
   });
 
+  it('node options (which V8 checks a cache against) get their own cache: neither run rejects the other\'s', () => {
+    const flagged = (args: string[]) => {
+      const r = spawnSync(process.execPath, [BIN, ...args], { cwd: repo.dir, encoding: 'utf8', env: { ...process.env, PIV_COMPILE_CACHE: cacheDir, PIV_TRACE: '1', NO_COLOR: '1', PIV_AGENT: '', NODE_OPTIONS: '--max-old-space-size=512' } });
+      return /code cache: (\w+)/.exec(r.stderr)?.[1] ?? null;
+    };
+    expect(flagged(['status', '--json'])).toBe('written');
+    expect(piv(['status', '--json'], cacheDir).outcome).toBe('used');
+    expect(flagged(['status', '--json'])).toBe('used');
+  });
+
   it('a broken cache file is rejected by V8, replaced, and changes nothing in the answer', () => {
-    const file = readdirSync(cacheDir).find((f) => f.endsWith('-status.v8'))!;
+    const file = readdirSync(cacheDir).find((f) => f.endsWith('-status.v8') && !/-o[0-9a-f]{8}-status\.v8$/.test(f))!; // piv's own, not the node-options one
     const good = piv(['status', '--json'], cacheDir);
     writeFileSync(path.join(cacheDir, file), 'not a code cache');
     const broken = piv(['status', '--json'], cacheDir);

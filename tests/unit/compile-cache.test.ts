@@ -5,7 +5,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { compileCacheDir } from '../../src/compile-cache.js';
+import { compileCacheDir, flagsTag } from '../../src/compile-cache.js';
 
 /** The built module (tests/global-setup.ts builds dist/): each run is its own process, as each piv is (V8 also caches compilations in memory). */
 const BUILT = fileURLToPath(new URL('../../dist/compile-cache.js', import.meta.url));
@@ -13,7 +13,11 @@ const BUILT = fileURLToPath(new URL('../../dist/compile-cache.js', import.meta.u
 /** runCached in a fresh node process; returns its outcome and what the bundle's main saw. */
 async function runCached(file: string, hash: string, slot: string, cacheDir: string | null, argv: string[]): Promise<string> {
   const script = `const { runCached } = await import(${JSON.stringify(BUILT)}); const outcome = await runCached(${JSON.stringify(file)}, ${JSON.stringify(hash)}, ${JSON.stringify(slot)}, ${JSON.stringify(cacheDir)}, ${JSON.stringify(argv)}); process.stdout.write(JSON.stringify({ outcome, ran: globalThis.__ran }));`;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  // A script file, not `node -e`: node's options name the cache (flagsTag), and piv runs with none.
+  const main = path.join(dir, `run-${process.pid}-${Math.random().toString(36).slice(2)}.mjs`);
+  writeFileSync(main, script);
+  const r = spawnSync(process.execPath, [main], { encoding: 'utf8' });
+  rmSync(main, { force: true });
   if (r.status !== 0) throw new Error(r.stderr);
   const { outcome, ran } = JSON.parse(r.stdout) as { outcome: string; ran: unknown };
   lastRan = ran;
@@ -92,5 +96,17 @@ describe('compileCacheDir', () => {
     expect(compileCacheDir({ PIV_COMPILE_CACHE: '/tmp/x' })).toBe('/tmp/x');
     expect(compileCacheDir({ XDG_CACHE_HOME: '/c' })).toBe('/c/piv/v8');
     expect(compileCacheDir({})).toBe(path.join(os.homedir(), '.cache', 'piv', 'v8'));
+  });
+});
+
+describe('flagsTag', () => {
+  it("is empty without node options, and tells different options apart (each gets its own cache)", () => {
+    expect(flagsTag([], undefined)).toBe('');
+    expect(flagsTag([], '  ')).toBe('');
+    const inspect = flagsTag(['--inspect'], undefined);
+    expect(inspect).toMatch(/^-o[0-9a-f]{8}$/);
+    expect(flagsTag(['--inspect'], undefined)).toBe(inspect);
+    expect(flagsTag([], '--max-old-space-size=4096')).not.toBe(inspect);
+    expect(flagsTag(['--inspect'], '--max-old-space-size=4096')).not.toBe(inspect);
   });
 });
