@@ -343,6 +343,16 @@ for (const [op, description, needsReason] of [
   );
 }
 
+program
+  .command('note')
+  .description("add a note to a task's notes (any status; nothing else changes)")
+  .argument('<id>', 'task id')
+  .argument('<text...>', 'the note')
+  .option('--agent <id>', 'who signs it (default $PIV_AGENT or main)')
+  .action(async (id: string, words: string[], o, cmd: Command) =>
+    run('note', cmd, async (g) => (await import('./verbs/task-ops.js')).taskOp({ cwd: g.cwd, op: 'note', id, agent: o.agent, reason: words.join(' ') }), async (r) => text((await render()).renderTaskOp(r))),
+  );
+
 /**
  * Runs the CLI on `argv` (process.argv's shape: node, script, then the arguments) and resolves when the verb is done, with
  * process.exitCode set (0 ok, 1 gate failed, 2 usage or invalid state, 3 conflict, 70 internal: see errors.ts EXIT). Errors

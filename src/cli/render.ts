@@ -283,7 +283,8 @@ export function renderValidate(r: ValidateResult): string {
 
 /** One line for a transition (release, block, unblock, retry, reopen). */
 export function renderTaskOp(r: TaskOpResult): string {
-  return [ok(`${r.id}: ${r.from} → ${r.to}${r.owner ? ` (owner ${r.owner})` : ''}`), ...warningLines(r.warnings)].join('\n');
+  const head = r.op === 'note' ? `${r.id}: note added (${r.to})` : `${r.id}: ${r.from} → ${r.to}${r.owner ? ` (owner ${r.owner})` : ''}`;
+  return [ok(head), ...warningLines(r.warnings)].join('\n');
 }
 
 /** The text `piv heartbeat` prints: the leases renewed. */

@@ -20,6 +20,16 @@ export function assertHeldBy(task: Task, agent: string): void {
   }
 }
 
+/**
+ * Any status → the same, with `text` (trimmed) appended to the task's notes at `now` (ISO), signed by `agent`; nothing
+ * else changes (no lease, no owner). Throws `usage` (exit 2) for an empty text.
+ */
+export function addNote(task: Task, agent: string, now: string, text: string): Task {
+  const body = text.trim();
+  if (!body) throw new PivError('usage', 'a note needs a text', { hint: 'piv note <id> "what you found"' });
+  return { ...task, notes: [...task.notes, note(now, `${agent}: ${body}`)] };
+}
+
 /** pending → in_progress for `agent`, with a lease ending leaseMs after `now` (ISO). The caller checks readiness. */
 export function claim(task: Task, agent: string, now: string, leaseMs: number): Task {
   if (task.status !== 'pending') {

@@ -1,17 +1,17 @@
-// Task operations beyond claim/complete (release, block, unblock, retry, reopen, heartbeat): each one transition, applied atomically.
+// Task operations beyond claim/complete (release, block, unblock, retry, reopen, note, heartbeat): each one transition, applied atomically.
 import * as T from '../core/transitions.js';
 import { PivError } from '../errors.js';
 import type { Task } from '../store/schemas.js';
 import { transactLight } from '../swarm/transact.js';
 import { stateContext, type BaseOptions } from './context.js';
 
-export type TaskOp = 'release' | 'block' | 'unblock' | 'retry' | 'reopen';
+export type TaskOp = 'release' | 'block' | 'unblock' | 'retry' | 'reopen' | 'note';
 
 export interface TaskOpOptions extends BaseOptions {
   op: TaskOp;
   id: string;
   agent?: string;
-  /** Reason (block, reopen, release). */
+  /** Reason (block, reopen, release); the note's text (note). */
   reason?: string;
   /** release: take back another agent's claim. */
   force?: boolean;
@@ -30,8 +30,9 @@ export interface TaskOpResult {
 
 /**
  * Applies one state-machine transition to task `id` (DESIGN §2): release (in_progress → pending), block (→ blocked with a reason),
- * unblock, retry (failed → in_progress), reopen (completed → in_progress). In a swarm the transition is a commit on the feature
- * branch. Throws `not_found` / `invalid_transition` (exit 2), `conflict` (exit 3).
+ * unblock, retry (failed → in_progress), reopen (completed → in_progress), note (any status, unchanged: one more note, signed by
+ * the agent). In a swarm the transition is a commit on the feature branch. Throws `not_found` / `invalid_transition` /
+ * `usage` (exit 2), `conflict` (exit 3).
  */
 export async function taskOp(opts: TaskOpOptions): Promise<TaskOpResult> {
   const { root, now, agent, mode, leaseMs } = await stateContext(opts);
@@ -56,9 +57,12 @@ export async function taskOp(opts: TaskOpOptions): Promise<TaskOpResult> {
       case 'reopen':
         next = T.reopen(task, agent, now, reason || 'no reason given', leaseMs);
         break;
+      case 'note':
+        next = T.addNote(task, agent, now, reason ?? '');
+        break;
     }
     return {
-      change: { tasks: [next], subject: `chore(piv): ${opts.op} ${task.id}${opts.op === 'release' || opts.op === 'retry' || opts.op === 'reopen' ? ` (${agent})` : ''}`, trailers: { 'Piv-Claim': task.id, 'Piv-Agent': agent } },
+      change: { tasks: [next], subject: `chore(piv): ${opts.op === 'note' ? 'note on' : opts.op} ${task.id}${opts.op === 'release' || opts.op === 'retry' || opts.op === 'reopen' ? ` (${agent})` : ''}`, trailers: { 'Piv-Claim': task.id, 'Piv-Agent': agent } },
       result: { id: task.id, op: opts.op, from: task.status, to: next.status, owner: next.owner },
     };
   });

@@ -102,3 +102,35 @@ describe('execute --task', () => {
     expect(taken.json.error.code).toBe('conflict');
   });
 });
+
+describe('piv note', () => {
+  let repo: { dir: string; cleanup: () => void };
+  afterEach(() => repo.cleanup());
+
+  it('adds one signed note to a pending, claimed or completed task and changes nothing else in its file', () => {
+    repo = tempRepo();
+    const { dir } = repo;
+    seedRepo(dir);
+    const file = '.agents/tasks/task-001.yaml';
+    const withoutNotes = (text: string) => text.replace(/^notes:[\s\S]*$/m, '');
+    const before = read(dir, file);
+    const pending = piv(dir, ['note', 'task-001', 'bench:', '148 ms', '--json']);
+    expect(pending.code).toBe(0);
+    expect(pending.json.result).toMatchObject({ id: 'task-001', op: 'note', from: 'pending', to: 'pending', owner: null });
+    const after = read(dir, file);
+    expect(withoutNotes(after)).toBe(withoutNotes(before));
+    expect(after).toMatch(/text: "main: bench: 148 ms"/);
+    expect(piv(dir, ['execute', '--task', 'task-001', '--agent', 'a']).code).toBe(0);
+    const claimed = read(dir, file);
+    expect(piv(dir, ['note', 'task-001', 'half way', '--agent', 'b', '--json']).json.result).toMatchObject({ from: 'in_progress', to: 'in_progress', owner: 'a' });
+    expect(withoutNotes(read(dir, file))).toBe(withoutNotes(claimed));
+    expect(read(dir, file)).toMatch(/text: "?b: half way"?/);
+    expect(piv(dir, ['done', 'task-001', '--agent', 'a', '--no-verify']).code).toBe(0);
+    expect(piv(dir, ['note', 'task-001', 'shipped']).code).toBe(0);
+    expect(read(dir, file)).toMatch(/status: completed/);
+    const empty = piv(dir, ['note', 'task-001', ' ', '--json']);
+    expect(empty.code).toBe(2);
+    expect(empty.json.error.code).toBe('usage');
+    expect(piv(dir, ['note', 'task-404', 'x']).code).toBe(2);
+  });
+});

@@ -73,3 +73,15 @@ describe('retry starts a new round of attempts', () => {
     expect(t.status).toBe('failed');
   });
 });
+
+describe('addNote', () => {
+  it('appends one signed note in any status and changes nothing else; an empty text is a usage error', () => {
+    for (const status of ['pending', 'in_progress', 'completed', 'blocked', 'failed'] as const) {
+      const before = task('task-001', { status, owner: status === 'in_progress' ? 'a' : null });
+      const after = T.addNote(before, 'b', T0, '  found it  ');
+      expect(after.notes).toEqual([...before.notes, { at: T0, text: 'b: found it' }]);
+      expect({ ...after, notes: before.notes }).toEqual(before);
+    }
+    expect(code(() => T.addNote(task('task-001'), 'a', T0, '   '))).toBe('usage');
+  });
+});
