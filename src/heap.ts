@@ -3,8 +3,9 @@
 // Why not always: any V8 flag changes V8's flag hash, and every Node module loaded after that compiles from source
 // instead of from Node's code cache (~7 ms on a verb's start-up, for nothing when the derived cache answers). Parsing
 // 10,000 task files keeps ~15 MB alive, which a young generation growing 2× at a time copies through dozens of
-// scavenges (a cold read of 10,000 files: 3.4 s, 3.2 s with the flag); so the flag is set just before such a parse, and put back before V8 writes
-// piv's own code cache (src/compile-cache.ts), which V8 checks against the flag hash of the next start.
+// scavenges (a cold read of 10,000 files: 3.4 s, 3.2 s with the flag). So the flag is set just before such a parse, and
+// put back before V8 writes piv's own code cache (src/compile-cache.ts), which V8 checks against the flag hash of the
+// next start.
 import type * as V8 from 'node:v8';
 
 /** Files to parse from which the flag is set: parsing that many costs far more than the modules compiled afterwards. */
