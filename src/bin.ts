@@ -350,7 +350,7 @@ program
   .argument('<text...>', 'the note')
   .option('--agent <id>', 'who signs it (default $PIV_AGENT or main)')
   .action(async (id: string, words: string[], o, cmd: Command) =>
-    run('note', cmd, async (g) => (await import('./verbs/task-ops.js')).taskOp({ cwd: g.cwd, op: 'note', id, agent: o.agent, reason: words.join(' ') }), async (r) => text((await render()).renderTaskOp(r))),
+    run('note', cmd, async (g) => (await import('./verbs/task-ops.js')).taskOp({ cwd: g.cwd, op: 'note', id, agent: o.agent, text: words.join(' ') }), async (r) => text((await render()).renderTaskOp(r))),
   );
 
 /**

@@ -9,7 +9,7 @@
 import type * as V8 from 'node:v8';
 
 /** Files to parse from which the flag is set: parsing that many costs far more than the modules compiled afterwards. */
-export const HEAVY_PARSE = 64;
+const HEAVY_PARSE = 64;
 const GROWTH = 'semi-space-growth-factor';
 /** V8's default for GROWTH (`node --v8-options`): with it, the flag hash is V8's default again. */
 const DEFAULT_GROWTH = 2;

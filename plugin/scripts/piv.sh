@@ -13,12 +13,9 @@ elif [ -f "$project/dist/bundle/bin.js" ] && grep -q '"name": "piv"' "$project/p
   bin="$project/dist/bundle/bin.js"
 fi
 if [ "$1" = mcp ]; then cd "$project" || exit 1; fi
-if [ -n "$bin" ]; then
-  # As piv's own command does (the first lines of dist/bundle/bin.js): node starts without NODE_EXTRA_CA_CERTS, which it
-  # would parse first (~35 ms with a system bundle); piv puts it back for the commands it runs.
-  if [ -n "${NODE_EXTRA_CA_CERTS+x}" ]; then PIV_NODE_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS; export PIV_NODE_EXTRA_CA_CERTS; unset NODE_EXTRA_CA_CERTS; fi
-  exec node "$bin" "$@"
-fi
+# bin.js run as a command starts node itself, without NODE_EXTRA_CA_CERTS (its first lines; ~35 ms with a system bundle).
+if [ -n "$bin" ] && [ -x "$bin" ]; then exec "$bin" "$@"; fi
+if [ -n "$bin" ]; then exec node "$bin" "$@"; fi
 if command -v piv >/dev/null 2>&1; then exec piv "$@"; fi
 if [ "$1" = hook ]; then
   echo '{"systemMessage":"piv: no piv CLI found (npm i -D piv in the project, or put piv on PATH); the piv hook did nothing"}'

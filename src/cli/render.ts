@@ -281,7 +281,7 @@ export function renderValidate(r: ValidateResult): string {
   return lines.join('\n');
 }
 
-/** One line for a transition (release, block, unblock, retry, reopen). */
+/** One line for a transition (release, block, unblock, retry, reopen) or a note. */
 export function renderTaskOp(r: TaskOpResult): string {
   const head = r.op === 'note' ? `${r.id}: note added (${r.to})` : `${r.id}: ${r.from} → ${r.to}${r.owner ? ` (owner ${r.owner})` : ''}`;
   return [ok(head), ...warningLines(r.warnings)].join('\n');

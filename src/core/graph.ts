@@ -258,24 +258,20 @@ export function topologicalOrder(tasks: readonly GraphTask[]): string[] {
  */
 function downstream(g: Indexed, keep?: Uint8Array): { down: Float64Array; depth: Int32Array } {
   requireDag(g);
-  // Locals, not g's fields, in the loop: it runs once per process, mostly before V8 optimises it.
-  const { n, order, succStart, succ, tasks } = g;
-  const kept = keep ?? new Uint8Array(n).fill(1);
-  const down = new Float64Array(n);
-  const depth = new Int32Array(n);
-  for (let k = n - 1; k >= 0; k--) {
-    const u = order[k]!;
-    if (kept[u] === 0) continue;
+  const down = new Float64Array(g.n);
+  const depth = new Int32Array(g.n);
+  for (let k = g.n - 1; k >= 0; k--) {
+    const u = g.order[k]!;
+    if (keep && !keep[u]) continue;
     let best = 0;
     let deepest = 0;
-    const end = succStart[u + 1]!;
-    for (let e = succStart[u]!; e < end; e++) {
-      const v = succ[e]!;
-      if (kept[v] === 0) continue;
+    for (let e = g.succStart[u]!; e < g.succStart[u + 1]!; e++) {
+      const v = g.succ[e]!;
+      if (keep && !keep[v]) continue;
       if (down[v]! > best) best = down[v]!;
       if (depth[v]! > deepest) deepest = depth[v]!;
     }
-    down[u] = (tasks[u]!.estimated_tokens ?? 0) + best;
+    down[u] = (g.tasks[u]!.estimated_tokens ?? 0) + best;
     depth[u] = 1 + deepest;
   }
   return { down, depth };

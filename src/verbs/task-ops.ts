@@ -11,8 +11,10 @@ export interface TaskOpOptions extends BaseOptions {
   op: TaskOp;
   id: string;
   agent?: string;
-  /** Reason (block, reopen, release); the note's text (note). */
+  /** Reason (block, reopen, release). */
   reason?: string;
+  /** note: the note's text. */
+  text?: string;
   /** release: take back another agent's claim. */
   force?: boolean;
 }
@@ -58,7 +60,7 @@ export async function taskOp(opts: TaskOpOptions): Promise<TaskOpResult> {
         next = T.reopen(task, agent, now, reason || 'no reason given', leaseMs);
         break;
       case 'note':
-        next = T.addNote(task, agent, now, reason ?? '');
+        next = T.addNote(task, agent, now, opts.text ?? '');
         break;
     }
     return {
