@@ -1,5 +1,5 @@
 // Lock: read-modify-write of piv state happens inside one cross-process lock, so two piv processes never lose each other's update.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync, rmdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { PivError } from '../errors.js';
@@ -38,17 +38,26 @@ export async function tryStateLock<T>(root: string, fn: () => Promise<T>): Promi
   return value === NOT_RUN ? { ran: false } : { ran: true, value: value as T };
 }
 
+/**
+ * The file system proper-lockfile is given (its `fs` option): only the calls it makes, synchronous (lockSync wraps each
+ * `<name>Sync` as its callback form). Taking and releasing the lock then costs a few syscalls, not a round trip through
+ * libuv's thread pool per call (mkdir, utimes, stat; rmdir), and proper-lockfile's copy of the object (`{ ...fs }`)
+ * runs none of node:fs's lazy getters (fs.promises, streams).
+ */
+const LOCK_FS = { mkdirSync, realpathSync, statSync, rmdirSync, utimesSync };
+
 async function lockAndRun<T>(root: string, fn: () => Promise<T>, wait: boolean, busy?: symbol): Promise<T | symbol> {
   const paths = requireInitialized(root);
   const { default: lockfile } = await import('proper-lockfile'); // loaded only by verbs that write
   const held = path.join(paths.lock, 'held');
   const ownerFile = path.join(paths.lock, 'owner');
   const deadline = Date.now() + WAIT_MS;
-  let release: () => Promise<void>;
+  let release: () => void;
   for (let attempt = 0; ; attempt++) {
     try {
       mkdirSync(paths.lock, { recursive: true });
-      release = await lockfile.lock(paths.agents, {
+      release = lockfile.lockSync(paths.agents, {
+        fs: LOCK_FS,
         lockfilePath: held,
         realpath: false,
         stale: holderIsDead(ownerFile) ? DEAD_STALE_MS : STALE_MS,
@@ -96,7 +105,11 @@ async function lockAndRun<T>(root: string, fn: () => Promise<T>, wait: boolean, 
     } catch {
       // a lock without an owner file is taken over after the usual stale time
     }
-    await release().catch(() => undefined);
+    try {
+      release();
+    } catch {
+      // already released: the lock was compromised (taken over), which onCompromised reported
+    }
     trace('lock: released');
   }
 }
