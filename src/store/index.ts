@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkGraph } from '../core/graph.js';
 import { PivError } from '../errors.js';
+import { emitYaml, hasComments, schemaComment } from './emit.js';
 import { readThrough, recordWrite, settledSummaries, type Codec, type Found, type Outcome } from './cache.js';
 import { FORMAT_VERSION } from './formats.js';
 import { AGENTS_DIR, layout, rel, requireInitialized } from './layout.js';
@@ -303,8 +304,9 @@ export async function readTasksCollecting(root: string): Promise<{ tasks: Task[]
 async function writeYamlFile(file: string, data: Record<string, unknown>, schemaRef: string): Promise<string> {
   const previous = await readText(file);
   await mkdir(path.dirname(file), { recursive: true });
-  const { renderYaml } = await import('./yaml.js');
-  const text = renderYaml(data, schemaRef, previous ?? undefined);
+  // Without comments to keep, emitYaml writes what yaml would, without loading it; otherwise (or for what it declines) yaml renders.
+  const fast = previous !== null && hasComments(previous) ? null : emitYaml(data, schemaComment(schemaRef));
+  const text = fast ?? (await import('./yaml.js')).renderYaml(data, schemaRef, previous ?? undefined);
   await writeFileAtomic(file, text);
   return text;
 }
@@ -314,7 +316,7 @@ const agentsRel = (root: string, file: string) => path.relative(layout(root).age
 
 /** Validates and writes a task file atomically, keeping comments on unchanged fields. Throws on an invalid task (a bug). */
 export async function writeTask(root: string, task: Task): Promise<void> {
-  const valid = (await codec()).TaskSchema.parse(task);
+  const valid = (await import('./schemas.js')).TaskSchema.parse(task);
   const file = layout(root).task(valid.id);
   const text = await writeYamlFile(file, valid, SCHEMA_REF.task);
   trace(`write ${valid.id}: written`);
@@ -329,7 +331,7 @@ export async function deleteTask(root: string, id: string): Promise<void> {
 
 /** Validates and writes the session file atomically. */
 export async function writeSession(root: string, session: Session): Promise<void> {
-  const valid = (await codec()).SessionSchema.parse(session);
+  const valid = (await import('./schemas.js')).SessionSchema.parse(session);
   const text = await writeYamlFile(layout(root).session, valid, SCHEMA_REF.session);
   await recordWrite(layout(root).agents, 'state/session.yaml', text, valid);
 }
@@ -357,7 +359,7 @@ export async function readAgentStates(root: string): Promise<AgentState[]> {
 
 /** Validates and writes one agent's state atomically. */
 export async function writeAgentState(root: string, state: AgentState): Promise<void> {
-  const valid = (await codec()).AgentStateSchema.parse(state);
+  const valid = (await import('./schemas.js')).AgentStateSchema.parse(state);
   const text = await writeYamlFile(layout(root).agentState(valid.agent), valid, SCHEMA_REF.agent);
   await recordWrite(layout(root).agents, `state/agents/${valid.agent}.yaml`, text, valid);
 }

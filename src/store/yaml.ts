@@ -2,6 +2,7 @@
 import { CST, Document, isMap, isScalar, Lexer, LineCounter, parseDocument, type Node } from 'yaml';
 import type * as z from 'zod/mini';
 import { PivError } from '../errors.js';
+import { emitYaml, hasComments, schemaComment } from './emit.js';
 
 /** Where a value came from, for error messages. */
 export interface Source {
@@ -202,29 +203,26 @@ function editDistance(a: string, b: string): number {
 const STRINGIFY = { lineWidth: 0, minContentWidth: 0 } as const;
 
 /**
- * Whether `text` may hold a comment other than its first line's schema modeline: any `#` after that line (one inside a
- * quoted value counts too; it only costs the slower, comment-keeping render).
- */
-function hasComments(text: string): boolean {
-  const body = text.startsWith('# yaml-language-server:') ? text.indexOf('\n') : 0;
-  return body >= 0 && text.indexOf('#', body) >= 0;
-}
-
-/**
  * Renders `data` as YAML beginning with `# yaml-language-server: $schema=<schemaRef>`. Key order follows `data`.
  * When `previous` (the file's current text) holds comments, only changed top-level keys are replaced in it, so the
  * comments on the others survive. Without comments there is nothing to keep, and the file is rendered afresh: the
  * same text for a file piv wrote (tests/unit/store.test.ts), without parsing the old one (half the cost of a claim's
- * write). `keep: true` takes the comment-keeping path whatever `previous` holds.
+ * write), by emitYaml when it covers `data` (the same text again, tests/unit/emit.test.ts). `keep: true` takes the
+ * comment-keeping path whatever `previous` holds.
  */
 export function renderYaml(data: Record<string, unknown>, schemaRef: string, previous?: string, { keep = false } = {}): string {
-  const header = ` yaml-language-server: $schema=${schemaRef}`;
+  const header = schemaComment(schemaRef);
   if (previous !== undefined && (keep || hasComments(previous))) {
     const parsed = parseDocument(previous);
     if (parsed.errors.length === 0 && isMap(parsed.contents)) return renderOver(parsed, data, header);
   }
+  return emitYaml(data, header) ?? renderFresh(data, header);
+}
+
+/** The yaml package's own rendering of `data` under the comment `comment` (no `#`): what emitYaml reproduces. */
+export function renderFresh(data: Record<string, unknown>, comment: string): string {
   const doc = new Document(data);
-  doc.commentBefore = header;
+  doc.commentBefore = comment;
   return doc.toString(STRINGIFY);
 }
 
