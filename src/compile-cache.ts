@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
 import { restoreHeapFlags } from './heap.js';
+import { parserLoaded } from './parser-mark.js';
 
 /** What a bundled CommonJS module exports: the CLI's main (src/bin.ts). */
 export interface CliModule {
@@ -89,8 +90,11 @@ export function flagsTag(execArgv: readonly string[], nodeOptions: string | unde
   return `-o${(h >>> 0).toString(16).padStart(8, '0')}`;
 }
 
-/** What runCached did with the code cache: ran from it, wrote one (none or a rejected one was there), or ran without (off). */
-export type CacheOutcome = 'used' | 'written' | 'rejected' | 'off';
+/**
+ * What runCached did with the code cache: ran from it, wrote one (none or a rejected one was there), ran from one made by
+ * a run that loaded the YAML parser and removed it (`retired`: this run did not need that code), or ran without (off).
+ */
+export type CacheOutcome = 'used' | 'written' | 'rejected' | 'retired' | 'off';
 
 /**
  * Loads the CommonJS bundle `file` (whose content hash, from the build, is `hash`) through the code cache kept for
@@ -98,23 +102,34 @@ export type CacheOutcome = 'used' | 'written' | 'rejected' | 'off';
  * be used, writes one after main returned (so it holds what the run compiled). Resolves when main is done, with what it
  * did with the cache ('rejected': V8 refused the data there, and it was rewritten); rejects with what main rejects with
  * (a bug in piv). `dir` null runs without a cache.
+ *
+ * A run that loaded the YAML parser (parser-mark.ts: the state cache could not answer, as on the first read of a
+ * repository) compiled yaml and the schemas too, which the verb's usual runs never need: V8 would deserialize all of it
+ * on every start (~3 ms at status's size). Its cache is written apart (`<slot>+yaml`), used only while the verb has no
+ * usual one, and removed by the first run that did not need the parser, so that the next run writes a lean one.
  */
 export async function runCached(file: string, hash: string, slot: string, dir: string | null, argv: readonly string[]): Promise<CacheOutcome> {
   const key = `${hash}-${process.version}-${process.arch}${flagsTag(process.execArgv, process.env.NODE_OPTIONS)}`;
-  const cacheFile = dir ? path.join(dir, `${key}-${slot}.v8`) : null;
-  const cachedData = cacheFile ? readOwned(cacheFile) : undefined;
+  const usualFile = dir ? path.join(dir, `${key}-${slot}.v8`) : null;
+  const parserFile = dir ? path.join(dir, `${key}-${slot}+yaml.v8`) : null;
+  let cachedData = usualFile ? readOwned(usualFile) : undefined;
+  const fromParserRun = cachedData === undefined && parserFile !== null && (cachedData = readOwned(parserFile)) !== undefined;
   const source = readFileSync(file, 'utf8');
   // The wrapper Node puts around a CommonJS module, on the source's first line (stack traces keep their line numbers).
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: file, cachedData });
   const module = { exports: {} as CliModule };
   (script.runInThisContext() as (...a: unknown[]) => void)(module.exports, createRequire(file), module, file, path.dirname(file));
   await module.exports.main(argv);
-  const outcome: CacheOutcome = !cacheFile ? 'off' : cachedData === undefined ? 'written' : script.cachedDataRejected ? 'rejected' : 'used';
+  const parsed = parserLoaded();
+  let outcome: CacheOutcome = !dir ? 'off' : cachedData === undefined ? 'written' : script.cachedDataRejected ? 'rejected' : 'used';
+  if (outcome === 'used' && fromParserRun && !parsed) outcome = 'retired';
   // (Its own trace line: this module is the entry's, and loads none of the CLI's.)
-  if (process.env.PIV_TRACE) process.stderr.write(`piv-trace ${performance.now().toFixed(1).padStart(7)} code cache: ${outcome}\n`);
+  if (process.env.PIV_TRACE) process.stderr.write(`piv-trace ${performance.now().toFixed(1).padStart(7)} code cache: ${outcome}${parsed ? ' (YAML parser loaded)' : ''}\n`);
   if (outcome === 'written' || outcome === 'rejected') {
     restoreHeapFlags(); // the data records V8's flag hash, which the next start (no flag changed) compares
-    store(dir!, cacheFile!, script.createCachedData(), hash);
+    store(dir!, parsed ? parserFile! : usualFile!, script.createCachedData(), hash);
+  } else if (outcome === 'retired') {
+    rmSync(parserFile!, { force: true });
   }
   return outcome;
 }

@@ -3,6 +3,10 @@ import { CST, Document, isMap, isScalar, Lexer, LineCounter, parseDocument, type
 import type * as z from 'zod/mini';
 import { PivError } from '../errors.js';
 import { emitYaml, hasComments, schemaComment } from './emit.js';
+import { markParserLoaded } from '../parser-mark.js';
+
+// Not the usual path of a hot verb: the compile cache keeps what such a run compiled apart (src/compile-cache.ts).
+markParserLoaded();
 
 /** Where a value came from, for error messages. */
 export interface Source {

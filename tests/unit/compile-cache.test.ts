@@ -54,6 +54,27 @@ describe('runCached', () => {
     expect(readdirSync(cache).sort()).toHaveLength(3);
   });
 
+  it("keeps a run that loaded the YAML parser from writing the verb's usual cache: its own is used until a run without the parser retires it", async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'piv-cc-'));
+    const cache = path.join(dir, 'cache');
+    // A bundle whose main marks the parser loaded (as src/store/yaml.ts does) when asked to "parse".
+    const file = path.join(dir, 'piv-parse.cjs');
+    writeFileSync(file, `exports.main = async (argv) => { if (argv.includes('parse')) globalThis[Symbol.for('piv.yaml-parser-loaded')] = true; globalThis.__ran = argv.slice(2); };\n`);
+    const name = (suffix: string) => `pppp-${process.version}-${process.arch}-status${suffix}.v8`;
+    expect(await runCached(file, 'pppp', 'status', cache, ['node', 'piv', 'parse'])).toBe('written');
+    expect(readdirSync(cache)).toEqual([name('+yaml')]);
+    expect(await runCached(file, 'pppp', 'status', cache, ['node', 'piv', 'parse'])).toBe('used');
+    // The first run without the parser runs from it, then removes it; the next writes the usual cache.
+    expect(await runCached(file, 'pppp', 'status', cache, ['node', 'piv', 'hot'])).toBe('retired');
+    expect(readdirSync(cache)).toEqual([]);
+    expect(await runCached(file, 'pppp', 'status', cache, ['node', 'piv', 'hot'])).toBe('written');
+    expect(readdirSync(cache)).toEqual([name('')]);
+    // From then on every run uses it, with or without the parser, and writes nothing.
+    expect(await runCached(file, 'pppp', 'status', cache, ['node', 'piv', 'parse'])).toBe('used');
+    expect(await runCached(file, 'pppp', 'status', cache, ['node', 'piv', 'hot'])).toBe('used');
+    expect(readdirSync(cache)).toEqual([name('')]);
+  });
+
   it('a corrupt cache is rejected by V8 and rewritten; the bundle still runs', async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'piv-cc-'));
     const cache = path.join(dir, 'cache');
