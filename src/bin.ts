@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT, PivError } from './errors.js';
+import { markVerbFinished } from './marks.js';
 import { trace } from './trace.js';
 
 trace('cli loaded');
@@ -59,6 +60,7 @@ async function run<R>(verb: string, cmd: Command, compute: (g: Global) => Promis
     }
     process.exitCode = e ? e.exitCode : EXIT.internal;
   }
+  markVerbFinished();
 }
 
 const text = (t: string): Outcome => ({ text: t, exitCode: EXIT.ok });

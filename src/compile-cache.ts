@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
 import { restoreHeapFlags } from './heap.js';
-import { parserLoaded } from './parser-mark.js';
+import { parserLoaded } from './marks.js';
 
 /** What a bundled CommonJS module exports: the CLI's main (src/bin.ts). */
 export interface CliModule {
@@ -103,7 +103,7 @@ export type CacheOutcome = 'used' | 'written' | 'rejected' | 'retired' | 'off';
  * did with the cache ('rejected': V8 refused the data there, and it was rewritten); rejects with what main rejects with
  * (a bug in piv). `dir` null runs without a cache.
  *
- * A run that loaded the YAML parser (parser-mark.ts: the state cache could not answer, as on the first read of a
+ * A run that loaded the YAML parser (marks.ts: the state cache could not answer, as on the first read of a
  * repository) compiled yaml and the schemas too, which the verb's usual runs never need: V8 would deserialize all of it
  * on every start (~3 ms at status's size). Its cache is written apart (`<slot>+yaml`), used only while the verb has no
  * usual one, and removed by the first run that did not need the parser, so that the next run writes a lean one.

@@ -3,7 +3,7 @@ import { CST, Document, isMap, isScalar, Lexer, LineCounter, parseDocument, type
 import type * as z from 'zod/mini';
 import { PivError } from '../errors.js';
 import { emitYaml, hasComments, schemaComment } from './emit.js';
-import { markParserLoaded } from '../parser-mark.js';
+import { markParserLoaded } from '../marks.js';
 
 // Not the usual path of a hot verb: the compile cache keeps what such a run compiled apart (src/compile-cache.ts).
 markParserLoaded();

@@ -111,6 +111,31 @@ describe("piv's command: bin.js read by sh", () => {
   });
 });
 
+describe('a finished verb ends the process itself', () => {
+  it('only after a slow reader has taken its whole answer, larger than a pipe holds, with its exit code', () => {
+    const big = tempRepo();
+    try {
+      const run = (args: string[]) => spawnSync(BIN, args, { cwd: big.dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', PIV_AGENT: '' } });
+      expect(run(['init', '--agents', 'none']).status).toBe(0);
+      expect(run(['discuss', 'wide', '--title', 'A wide graph']).status).toBe(0);
+      const id = (n: number) => `task-${String(n).padStart(3, '0')}`;
+      const tasks = Array.from({ length: 600 }, (_, i) => ({ id: id(i + 1), name: `${'a long task name '.repeat(5)}${i + 1}`, action: 'do it', verify: 'true', done: 'done', estimated_tokens: 1000, blocked_by: i % 7 ? [id(i)] : [] }));
+      writeFileSync(path.join(big.dir, 'plan.json'), JSON.stringify({ tasks }));
+      expect(run(['plan', 'plan.json']).status).toBe(0);
+      const direct = run(['status', '--json']);
+      expect(direct.stdout.length).toBeGreaterThan(128 * 1024); // twice what a Linux pipe buffers
+      // The reader starts late: piv's write cannot finish at once, and piv must not exit before it has.
+      const slow = spawnSync('sh', ['-c', `"$0" status --json | (sleep 0.5; cat); echo "exit $?" >&2`, BIN], { cwd: big.dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', PIV_AGENT: '' }, maxBuffer: 1 << 26 });
+      expect(slow.stdout).toBe(direct.stdout);
+      expect(JSON.parse(slow.stdout).result.progress.total).toBe(600);
+      // A failing gate still exits 1 by this path (its code is process.exitCode): no task is done.
+      expect(run(['validate', '--stage', 'tasks', '--no-report', '--json']).status).toBe(1);
+    } finally {
+      big.cleanup();
+    }
+  });
+});
+
 describe('a run that parses many files', () => {
   it('grows the young generation for the parse, yet the code cache it writes is used by the next start', () => {
     const big = tempRepo();
