@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT, PivError } from './errors.js';
+import { prepareHeapForRun } from './heap.js';
 import { markVerbFinished } from './marks.js';
 import { trace } from './trace.js';
 
@@ -367,6 +368,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     if (error.code !== 'EPIPE') throw error;
     process.exit();
   });
+  prepareHeapForRun();
   const wantsJson = argv.includes('--json');
   const verbName = argv.slice(2).find((a) => program.commands.some((c) => c.name() === a)) ?? null;
   try {
