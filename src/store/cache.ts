@@ -462,56 +462,58 @@ const FEW_UNSETTLED = 32;
  */
 export async function settledSummaries<S>(agentsDir: string, names: readonly string[], expand: (columns: unknown[][], i: number) => S, readFew: (names: string[]) => Promise<S[] | null>): Promise<S[] | null> {
   if (!enabled() || names.length === 0) return null;
-  /** Positions in `names` of the files whose row is not settled: their summaries come from readFew. */
-  const unsettled: number[] = [];
   const cacheDir = path.join(agentsDir, CACHE_DIR);
   const tasksDir = agentsDir + path.sep + 'tasks' + path.sep;
-  /** Per shard: its columns, row of each number (offset in the shard), how many of its rows were matched. */
-  const shards = new Map<number, { cols: IndexColumns; rowOf: Int32Array; matched: number }>();
   const numbers = new Array<number>(names.length);
+  /** Positions in `names` of each shard's files. */
+  const buckets = new Map<number, number[]>();
   for (let k = 0; k < names.length; k++) {
-    const name = names[k]!;
-    const n = taskFileNumber(name);
+    const n = taskFileNumber(names[k]!);
     if (n < 0) return null;
     numbers[k] = n;
     const bucket = Math.floor(n / SHARD_TASKS);
-    let shard = shards.get(bucket);
-    if (!shard) {
-      const cols = loadColumns(path.join(cacheDir, `tasks-${bucket}.json`));
-      if (cols.rel.length === 0) return null;
-      const rowOf = new Int32Array(SHARD_TASKS).fill(-1);
-      for (let i = 0; i < cols.rel.length; i++) {
-        const m = taskRelNumber(cols.rel[i]!);
-        if (m < 0 || Math.floor(m / SHARD_TASKS) !== bucket || rowOf[m % SHARD_TASKS] !== -1) return null;
-        rowOf[m % SHARD_TASKS] = i;
-      }
-      shards.set(bucket, (shard = { cols, rowOf, matched: 0 }));
-    }
-    const r = shard.rowOf[n % SHARD_TASKS]!;
-    if (r < 0) return null;
-    const { key, rel, settled } = shard.cols;
-    // task-7.yaml and task-007.yaml share a number: the row must be this very name.
-    if (rel[r]!.length !== name.length + 6 || !rel[r]!.endsWith(name)) return null;
-    const st = statSync(tasksDir + name, STAT_OPTS);
-    if (!st || key[4 * r] !== st.size || key[4 * r + 1] !== st.mtimeMs || key[4 * r + 2] !== st.ctimeMs || key[4 * r + 3] !== st.ino || !st.isFile()) return null;
-    if (settled[r] !== 1 && unsettled.push(k) > FEW_UNSETTLED) return null;
-    shard.matched++;
+    const group = buckets.get(bucket);
+    if (group) group.push(k);
+    else buckets.set(bucket, [k]);
   }
-  for (const shard of shards.values()) if (shard.matched !== shard.cols.rel.length) return null;
   // Sorted by number: the order sortIds gives canonical ids (numericOrder, the same rule).
   const order = numericOrder(numbers);
   if (!order) return null;
-  const checked = new Map<number, S>();
+  /** Each file's summary, by position in `names`; undefined for the few unsettled ones (readFew's). */
+  const summaries = new Array<S | undefined>(names.length);
+  /** Positions in `names` of the files whose row is not settled: their summaries come from readFew. */
+  const unsettled: number[] = [];
+  // One shard at a time, its summaries made before the next is parsed: its columns are garbage by then, so the young
+  // generation's scavenges copy little besides the summaries (the columns of every shard held to the end were copied too).
+  const rowOf = new Int32Array(SHARD_TASKS);
+  for (const [bucket, group] of buckets) {
+    const cols = loadColumns(path.join(cacheDir, `tasks-${bucket}.json`));
+    // Every row of the shard is one of `names` (a row per file, no file without one).
+    if (cols.rel.length !== group.length) return null;
+    rowOf.fill(-1);
+    for (let i = 0; i < cols.rel.length; i++) {
+      const m = taskRelNumber(cols.rel[i]!);
+      if (m < 0 || Math.floor(m / SHARD_TASKS) !== bucket || rowOf[m % SHARD_TASKS] !== -1) return null;
+      rowOf[m % SHARD_TASKS] = i;
+    }
+    const { key, rel, settled } = cols;
+    for (const k of group) {
+      const name = names[k]!;
+      const r = rowOf[numbers[k]! % SHARD_TASKS]!;
+      // task-7.yaml and task-007.yaml share a number: the row must be this very name.
+      if (r < 0 || rel[r]!.length !== name.length + 6 || !rel[r]!.endsWith(name)) return null;
+      const st = statSync(tasksDir + name, STAT_OPTS);
+      if (!st || key[4 * r] !== st.size || key[4 * r + 1] !== st.mtimeMs || key[4 * r + 2] !== st.ctimeMs || key[4 * r + 3] !== st.ino || !st.isFile()) return null;
+      if (settled[r] === 1) summaries[k] = expand(cols.data, r);
+      else if (unsettled.push(k) > FEW_UNSETTLED) return null;
+    }
+  }
   if (unsettled.length > 0) {
     const few = await readFew(unsettled.map((k) => names[k]!));
     if (!few) return null;
-    unsettled.forEach((k, i) => checked.set(k, few[i]!));
+    unsettled.forEach((k, i) => (summaries[k] = few[i]!));
   }
-  return order.map((k) => {
-    const n = numbers[k]!;
-    const shard = shards.get(Math.floor(n / SHARD_TASKS))!;
-    return checked.get(k) ?? expand(shard.cols.data, shard.rowOf[n % SHARD_TASKS]!);
-  });
+  return order.map((k) => summaries[k]!);
 }
 
 /** Removes the task shards of buckets that hold no task any more (a re-plan or an archived feature). */
