@@ -1,5 +1,5 @@
 // Benchmarks (not tests; never run by CI): whole-process wall time and peak memory of the verbs agents call, on seeded random task graphs.
-// Run: npm run bench [-- graph|prime|tokens|all] [--sizes 100,1000,10000] [--runs 15] [--plan 1000 (0: skip)] [--quick] [--out FILE] [--bin OTHER/bin.js]
+// Run: npm run bench [-- graph|prime|tokens|all] [--sizes 100,1000,10000] [--runs 15] [--plan 1000 (0: skip)] [--quick] [--out FILE] [--bin OTHER/bin.js] [--budget]
 //   graph (default): generates 100 / 1,000 / 10,000-task graphs with piv's own writer, then times `node -e 0`, `piv --version`,
 //   `status --json`, `execute --json` (+ the `release` that undoes it), `validate --stage state`, status without the cache
 //   (PIV_CACHE=off: what parsing and validating every file costs) and `plan` of 1,000 tasks; prints a table, writes JSON.
@@ -23,6 +23,8 @@ const flag = (name, fallback) => {
   return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : fallback;
 };
 const quick = argv.includes('--quick');
+/** `--budget`: check issue 6's budget on the largest graph and exit 1 when it is missed (task-007's verify). */
+const BUDGET = argv.includes('--budget');
 const what = argv.find((a) => ['graph', 'prime', 'tokens', 'all'].includes(a)) ?? 'graph';
 const RUNS = Number(flag('runs', quick ? 5 : 15));
 const SIZES = flag('sizes', quick ? '100,1000' : '100,1000,10000').split(',').map(Number);
@@ -190,6 +192,31 @@ async function graphBench() {
   mkdirSync(path.dirname(OUT), { recursive: true });
   writeFileSync(OUT, JSON.stringify(results, null, 2) + '\n');
   console.log(`\nwrote ${path.relative(process.cwd(), OUT)}`);
+  if (BUDGET) {
+    const checks = budgetChecks(results);
+    console.log(`\nbudget (issue 6), ${Math.max(...Object.keys(results.sizes).map(Number))} tasks:`);
+    for (const c of checks) console.log(`  ${c.ok ? 'met   ' : 'MISSED'} ${c.what}`);
+    if (checks.some((c) => !c.ok)) process.exitCode = 1;
+  }
+}
+
+/** Issue 6's budget (ms, MB, ratio), checked by `--budget` on the largest graph measured. */
+const LIMITS = { hot_ms: 150, version_ratio: 1.5, rss_mb: 150 };
+
+/**
+ * The budget's checks on the largest graph of `results`: `status --json` and `execute --json` median under 150 ms,
+ * `piv --version` within 1.5× of `node -e 0` (as run in this environment), peak RSS of every command under 150 MB.
+ * Returns one { what, ok } per check.
+ */
+function budgetChecks(results) {
+  const size = Math.max(...Object.keys(results.sizes).map(Number));
+  const c = results.sizes[size].commands;
+  const checks = ['status --json', 'execute --json'].map((name) => ({ what: `${name} median ${c[name].median} ms < ${LIMITS.hot_ms} ms`, ok: c[name].median < LIMITS.hot_ms }));
+  const ratio = c['piv --version'].median / c['node -e 0'].median;
+  checks.push({ what: `piv --version ${c['piv --version'].median} ms = ${ratio.toFixed(2)}× node -e 0 (${c['node -e 0'].median} ms) ≤ ${LIMITS.version_ratio}×`, ok: ratio <= LIMITS.version_ratio });
+  const peak = Object.entries(c).filter(([, s]) => s.rss_kb).sort((a, b) => b[1].rss_kb - a[1].rss_kb)[0];
+  if (peak) checks.push({ what: `peak RSS ${(peak[1].rss_kb / 1024).toFixed(0)} MB (${peak[0]}) < ${LIMITS.rss_mb} MB`, ok: peak[1].rss_kb / 1024 < LIMITS.rss_mb });
+  return checks;
 }
 
 function script(name) {
