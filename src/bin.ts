@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT, PivError } from './errors.js';
 import { prepareHeapForRun } from './heap.js';
-import { markVerbFinished } from './marks.js';
 import { trace } from './trace.js';
 
 trace('cli loaded');
@@ -61,7 +60,6 @@ async function run<R>(verb: string, cmd: Command, compute: (g: Global) => Promis
     }
     process.exitCode = e ? e.exitCode : EXIT.internal;
   }
-  markVerbFinished();
 }
 
 const text = (t: string): Outcome => ({ text: t, exitCode: EXIT.ok });

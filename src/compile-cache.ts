@@ -97,8 +97,8 @@ export function flagsTag(execArgv: readonly string[], nodeOptions: string | unde
 export type CacheOutcome = 'used' | 'written' | 'rejected' | 'retired' | 'off';
 
 /**
- * Loads the CommonJS bundle `file` (ASCII only, read as latin1; whose content hash, from the build, is `hash`) through the code cache kept for
- * `slot` (the verb: each verb's cache holds the functions it compiled), runs its `main(argv)` and, when no cache could
+ * Loads the CommonJS bundle `file` (ASCII: read as latin1; its content hash, from the build, is `hash`) through the code
+ * cache kept for `slot` (the verb: each verb's cache holds the functions it compiled), runs its `main(argv)` and, when no cache could
  * be used, writes one after main returned (so it holds what the run compiled). Resolves when main is done, with what it
  * did with the cache ('rejected': V8 refused the data there, and it was rewritten); rejects with what main rejects with
  * (a bug in piv). `dir` null runs without a cache.

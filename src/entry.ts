@@ -2,7 +2,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { restoreLauncherEnv } from './launcher-env.js';
-import { verbFinished } from './marks.js';
 
 /** Set by the bundler (scripts/bundle.mjs); unbundled builds read package.json. */
 declare const PIV_VERSION: string | undefined;
@@ -19,24 +18,6 @@ function verbOf(args: readonly string[]): string {
   return 'none';
 }
 
-/**
- * Exits (with process.exitCode) once stdout and stderr have handed the kernel everything written to them. A natural end
- * would first let V8 finish the incremental marking a large read started and then tear the heap down: ~10 ms at 10,000
- * tasks, for a process whose work is done. Only for a finished verb (marks.ts): `piv mcp` keeps serving after main returns.
- */
-function exitWhenFlushed(): void {
-  // Usually nothing is left: files and terminals are written synchronously, and so is a pipe that takes the whole write.
-  const pending = [process.stdout, process.stderr].filter((stream) => stream.writableLength > 0);
-  if (pending.length === 0) process.exit();
-  // Otherwise an empty write's callback runs once every earlier write of its stream is done (or failed: a closed reader).
-  let left = pending.length;
-  for (const stream of pending) {
-    stream.write('', () => {
-      if (--left === 0) process.exit();
-    });
-  }
-}
-
 restoreLauncherEnv(process.env);
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
@@ -50,15 +31,9 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
     typeof PIV_CLI_HASH === 'string'
       ? import('./compile-cache.js').then(({ compileCacheDir, runCached }) => runCached(fileURLToPath(new URL('./piv.cjs', import.meta.url)), PIV_CLI_HASH, verbOf(args), compileCacheDir(), process.argv))
       : import('./bin.js').then(({ main }) => main(process.argv));
-  // A finished verb ends the process as soon as its output is out (exitWhenFlushed); main rejects only on a bug: exit 70
-  // (errors.ts EXIT.internal), as a verb's internal error does.
-  run.then(
-    () => {
-      if (verbFinished()) exitWhenFlushed();
-    },
-    (error: unknown) => {
-      process.stderr.write(`piv: internal error (a bug in piv; please report it)\n${(error as Error)?.stack ?? String(error)}\n`);
-      process.exitCode = 70;
-    },
-  );
+  // main rejects only on a bug: exit 70 (errors.ts EXIT.internal), as a verb's internal error does.
+  run.catch((error: unknown) => {
+    process.stderr.write(`piv: internal error (a bug in piv; please report it)\n${(error as Error)?.stack ?? String(error)}\n`);
+    process.exitCode = 70;
+  });
 }

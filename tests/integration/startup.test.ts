@@ -111,8 +111,8 @@ describe("piv's command: bin.js read by sh", () => {
   });
 });
 
-describe('a finished verb ends the process itself', () => {
-  it('only after a slow reader has taken its whole answer, larger than a pipe holds, with its exit code', () => {
+describe('a large answer', () => {
+  it('reaches a reader slower than the pipe whole, larger than a pipe holds, and the exit code stays', () => {
     const big = tempRepo();
     try {
       const run = (args: string[]) => spawnSync(BIN, args, { cwd: big.dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', PIV_AGENT: '' } });
@@ -124,11 +124,11 @@ describe('a finished verb ends the process itself', () => {
       expect(run(['plan', 'plan.json']).status).toBe(0);
       const direct = run(['status', '--json']);
       expect(direct.stdout.length).toBeGreaterThan(128 * 1024); // twice what a Linux pipe buffers
-      // The reader starts late: piv's write cannot finish at once, and piv must not exit before it has.
+      // The reader starts late: piv's write cannot finish at once, and piv must not end before it has.
       const slow = spawnSync('sh', ['-c', `"$0" status --json | (sleep 0.5; cat); echo "exit $?" >&2`, BIN], { cwd: big.dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', PIV_AGENT: '' }, maxBuffer: 1 << 26 });
       expect(slow.stdout).toBe(direct.stdout);
       expect(JSON.parse(slow.stdout).result.progress.total).toBe(600);
-      // A failing gate still exits 1 by this path (its code is process.exitCode): no task is done.
+      // A failing gate exits 1 (process.exitCode): no task is done.
       expect(run(['validate', '--stage', 'tasks', '--no-report', '--json']).status).toBe(1);
     } finally {
       big.cleanup();
