@@ -2,8 +2,8 @@
 //
 // Why: a claim or a release rewrites one task file, and the yaml package's first stringify in a process costs ~7 ms of
 // cold code (plus ~2 ms to load it) for a 30-line document. This covers what piv's own files hold: mappings, sequences,
-// null, booleans, safe integers and single-line printable-ASCII strings. Anything else (a multi-line log, a non-ASCII
-// name, a float) makes it decline, and the caller renders with yaml as before. The rules below are yaml 2.x's own
+// null, booleans, safe integers and single-line printable strings (non-ASCII letters and symbols included). Anything
+// else (a multi-line log, a control character, a float) makes it decline, and the caller renders with yaml as before. The rules below are yaml 2.x's own
 // (stringifyString.js: plainString, quotedString; stringifyNumber.js), with lineWidth 0 (no folding); the unit tests
 // compare the two renderings over thousands of generated documents, so an upgrade of yaml that changes its output fails them.
 
@@ -25,8 +25,13 @@ const RESOLVES = [
   /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/,
   /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/,
 ];
-/** Printable ASCII only: no escapes, no line breaks, nothing yaml would write differently from JSON. */
-const PRINTABLE = /^[\x20-\x7e]*$/;
+/**
+ * One-line printable text: ASCII from space to `~`, and from U+00A0 on what YAML calls printable, less the line and
+ * paragraph separators (U+2028, U+2029) and the byte-order mark and non-characters (U+FEFF, U+FFFE, U+FFFF); a
+ * supplementary character only as a whole surrogate pair. No control character (yaml escapes those), no line break,
+ * nothing JSON.stringify escapes but `"` and `\`: the quoted form is then JSON's, as yaml's doubleQuotedString makes it.
+ */
+const PRINTABLE = /^[\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\u{10000}-\u{10ffff}]*$/u;
 /** Mapping keys this emitter writes: identifiers, which yaml writes plain. */
 const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 

@@ -23,13 +23,18 @@ function rng(seed: number): () => number {
 const TRICKY = ['', ' ', 'null', 'Null', 'NULL', '~', 'true', 'True', 'TRUE', 'false', 'FALSE', 'yes', 'No', 'on', '0o17', '0o8', '0x1F', '0xg', '-.inf', '.Inf', '.nan', '.NaN', '1e3', '-2E+5', '.5e1', '1.5', '1.', '.5', '+1', '-0', '007', '12', '---', '--- x', '...', '%YAML', '- ', '-', '-x', '?', '? x', '?x', 'a: b', 'a:b', 'a:', ':a', 'a #b', 'a#b', '#a', ' a', 'a ', 'a  b', "it's", 'say "hi"', `"'`, 'back\\slash', '[x]', '{x}', 'a,b', ',a', '&a', '*a', '!a', '|a', '>a', '@a', '`a', '%a', 'tab\there', 'line\nbreak', 'trail\n', 'café', '→', T0, '2026-11-22', 'npm test -- --run', 'src/a.ts', 'task-001', 'feat(store): a: b'];
 const ALPHABET = [...'  ab:#-?\'",[]{}&*!|>%@`.~0123456789eEoxnulTtrfNI\\'];
 /** Characters emitYaml declines (yaml writes them with escapes or other styles), drawn rarely. */
-const RARE = ['\t', '\n', 'é'];
+const RARE = ['\t', '\n', '\r', '\u0085', '\u2028', '\u2029', '\ufeff', '\ud800', '\u0007', '\u007f', '\u009f'];
+/** Non-ASCII text emitYaml writes as yaml does: letters, dashes, arrows, a no-break space, CJK, an emoji (a surrogate pair). */
+const WIDE = ['é', 'ß', '—', '→', '…', '\u00a0', '中文', '😀', '\ue000', '\ufffd'];
 
 function randomString(r: () => number): string {
   if (r() < 0.4) return TRICKY[Math.floor(r() * TRICKY.length)]!;
   let s = '';
   const n = Math.floor(r() * 8);
-  for (let i = 0; i < n; i++) s += r() < 0.01 ? RARE[Math.floor(r() * RARE.length)] : ALPHABET[Math.floor(r() * ALPHABET.length)];
+  for (let i = 0; i < n; i++) {
+    const k = r();
+    s += k < 0.01 ? RARE[Math.floor(r() * RARE.length)] : k < 0.1 ? WIDE[Math.floor(r() * WIDE.length)] : ALPHABET[Math.floor(r() * ALPHABET.length)];
+  }
   return s;
 }
 
@@ -65,6 +70,7 @@ describe('emitYaml', () => {
       task('task-001'),
       task('task-002', { status: 'in_progress', owner: 'agent-1', claimed_at: T0, lease_expires_at: T0, started_at: T0, blocked_by: ['task-001'], files: ['src/a.ts', 'src/b c.ts'] }),
       task('task-003', { action: 'Implement the worker queue part: task report endpoint', done: 'it "works"', notes: [{ at: T0, text: 'released: lease ended' }] }),
+      task('task-005', { name: 'Café menu — prices → euros', notes: [{ at: T0, text: 'released by main: status 161→148 ms; «done» 😀' }] }),
       task('task-004', { attempts: [{ at: T0, agent: 'main', command: 'npm test', exit_code: 1, passed: false, duration_ms: 120, output_tail: 'FAIL 1 test' }] }),
     ];
     for (const t of cases) {
@@ -91,7 +97,7 @@ describe('emitYaml', () => {
   });
 
   it('declines what it does not cover', () => {
-    for (const doc of [{}, { a: 'café' }, { a: 'two\nlines' }, { a: 1.5 }, { a: -0 }, { a: 2 ** 53 }, { 'a b': 1 }, { null: 1 }, { a: '--- x' }, { a: [undefined] }, { a: new Date(0) }, { a: 1n }]) {
+    for (const doc of [{}, { a: 'bell\u0007' }, { a: 'two\nlines' }, { a: 'next\u0085line' }, { a: 'sep\u2028' }, { a: '\ufeffbom' }, { a: 'lone \ud800' }, { a: 1.5 }, { a: -0 }, { a: 2 ** 53 }, { 'a b': 1 }, { null: 1 }, { a: '--- x' }, { a: [undefined] }, { a: new Date(0) }, { a: 1n }]) {
       expect(emitYaml(doc as Record<string, unknown>, HEADER)).toBeNull();
     }
   });
