@@ -67,7 +67,7 @@ export function randomTasks(count, { seed = 0x7a5c, completedShare = 0.4, base =
       started_at: completed || claimed ? iso(created + 60_000) : null,
       completed_at: completed ? iso(created + 600_000) : null,
       attempts: completed
-        ? [{ at: iso(created + 600_000), agent: 'main', exit_code: 0, passed: true, skipped: false, duration_ms: int(50, 5000), timed_out: false, output_tail: '' }]
+        ? [{ at: iso(created + 600_000), agent: 'main', exit_code: 0, passed: true, skipped: false, duration_ms: int(50, 5000), timed_out: false, output_tail: '', tokens: null }]
         : [],
       notes: [],
     });

@@ -40,6 +40,8 @@ export const AttemptSchema = z.strictObject({
   timed_out: z._default(z.boolean(), false),
   /** The last lines of stdout+stderr, interleaved. */
   output_tail: z._default(z.string(), ''),
+  /** Tokens reported with this attempt (`--tokens` or the transcript), also in actual_tokens and the agent's usage; null for none. */
+  tokens: z._default(z.nullable(nonNegativeInt()), null),
 });
 export type Attempt = z.infer<typeof AttemptSchema>;
 
@@ -109,6 +111,11 @@ export const UsageSessionSchema = z.strictObject({
   used: z._default(nonNegativeInt(), 0),
   /** Claude Code transcript id, when usage was read from one. */
   transcript: z._default(nullableString, null),
+  /**
+   * The attempt whose tokens were added last (`<task id>@<attempt time>`): resume adds a completed attempt's tokens that a
+   * crash kept out of this file, and never adds them twice.
+   */
+  last_attempt: z._default(nullableString, null),
 });
 
 /** `.agents/state/session.yaml` */

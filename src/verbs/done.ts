@@ -87,8 +87,9 @@ export async function done(opts: DoneOptions): Promise<DoneResult> {
     const previousTask = await readAgentsFile(root, `tasks/${task.id}.yaml`);
     const previousState = await readAgentsFile(root, `state/agents/${agent}.yaml`);
     const usage = await resolveUsage(root, task, opts);
-    const completed = complete(task, agent, attempt, now, usage?.tokens);
-    const message = completionMessage(completed, attempt, (await readSession(root))?.feature);
+    const counted = withTokens(attempt, usage);
+    const completed = complete(task, agent, counted, now, usage?.tokens);
+    const message = completionMessage(completed, counted, (await readSession(root))?.feature);
     const include = new Set(selection.include);
     let commit: string;
     try {
@@ -96,7 +97,7 @@ export async function done(opts: DoneOptions): Promise<DoneResult> {
       include.add(taskRel);
       failpoint('done:after-task-write');
       if (usage) {
-        await writeAgentState(root, addUsage(await readAgentState(root, agent), usage.tokens, now, usage.transcript));
+        await writeAgentState(root, addUsage(await readAgentState(root, agent), usage.tokens, now, usage.transcript, attemptKey(task.id, counted)));
         include.add(stateRel);
         failpoint('done:after-state-write');
       }
@@ -108,7 +109,7 @@ export async function done(opts: DoneOptions): Promise<DoneResult> {
       await restoreAgentsFile(root, `state/agents/${agent}.yaml`, previousState);
       throw error;
     }
-    return { id: task.id, agent, passed: true, status: completed.status, attempt, commit, message: message.split('\n')[0]!, committed_paths: [...include].sort(), left_uncommitted: selection.left.filter((p) => !include.has(p)), usage, landed: null, warnings: [] };
+    return { id: task.id, agent, passed: true, status: completed.status, attempt: counted, commit, message: message.split('\n')[0]!, committed_paths: [...include].sort(), left_uncommitted: selection.left.filter((p) => !include.has(p)), usage, landed: null, warnings: [] };
   });
 }
 
@@ -133,23 +134,24 @@ async function doneInSwarm(ctx: { root: string; now: string; agent: string; mode
     const { result } = await transact(root, mode, async (view) => {
       const task = view.tasks.find((t) => t.id === opts.id)!;
       assertHeldBy(task, agent);
-      const failed = renewIfHeld(recordFailedAttempt(task, agent, attempt, config.verify.max_attempts), agent, now, config);
+      const failed = renewIfHeld(recordFailedAttempt(task, agent, withTokens(attempt, usage), config.verify.max_attempts), agent, now, config);
       const updated = usage ? { ...failed, actual_tokens: (failed.actual_tokens ?? 0) + usage.tokens } : failed;
       return { change: { tasks: [updated], subject: `chore(piv): ${task.id} verify failed (attempt ${updated.attempts.length}, ${agent})`, trailers: { 'Piv-Claim': task.id, 'Piv-Agent': agent } }, result: updated };
     });
-    if (usage) await withStateLock(root, async () => writeAgentState(root, addUsage(await readAgentState(root, agent), usage.tokens, now, usage.transcript)));
-    return { id: before.id, agent, passed: false, status: result.status, attempt, commit: null, message: null, committed_paths: [], left_uncommitted: [], usage, landed: null, warnings };
+    if (usage) await withStateLock(root, async () => writeAgentState(root, addUsage(await readAgentState(root, agent), usage.tokens, now, usage.transcript, attemptKey(before.id, attempt))));
+    return { id: before.id, agent, passed: false, status: result.status, attempt: withTokens(attempt, usage), commit: null, message: null, committed_paths: [], left_uncommitted: [], usage, landed: null, warnings };
   }
 
   return withStateLock(root, async () => {
     const selection = await selectPaths(root, before, agent, state.tasks, { all: opts.all, also });
     const usage = await resolveUsage(root, before, opts);
-    const completed = complete(before, agent, attempt, now, usage?.tokens);
-    const message = completionMessage(completed, attempt, mode.feature);
+    const counted = withTokens(attempt, usage);
+    const completed = complete(before, agent, counted, now, usage?.tokens);
+    const message = completionMessage(completed, counted, mode.feature);
     const include = new Set([...selection.include, STATE_PATHS.task(before.id)]);
     await writeTask(root, completed);
     if (usage) {
-      await writeAgentState(root, addUsage(await readAgentState(root, agent), usage.tokens, now, usage.transcript));
+      await writeAgentState(root, addUsage(await readAgentState(root, agent), usage.tokens, now, usage.transcript, attemptKey(before.id, counted)));
       include.add(STATE_PATHS.agentState(agent));
     }
     const local = await commitPaths(root, [...include].sort(), message);
@@ -160,7 +162,7 @@ async function doneInSwarm(ctx: { root: string; now: string; agent: string; mode
       agent,
       passed: true,
       status: 'completed',
-      attempt,
+      attempt: counted,
       commit: landing.commit,
       message: message.split('\n')[0]!,
       committed_paths: [...include].sort(),
@@ -187,19 +189,19 @@ function requireVerify(task: Task, opts: DoneOptions): void {
 
 /** Runs the task's verify (or records a --no-verify skip) in the repository root. Never throws for a failing command. */
 async function verify(root: string, task: Task, agent: string, now: string, config: Config, opts: DoneOptions): Promise<Attempt> {
-  if (opts.noVerify) return { at: now, agent, exit_code: null, passed: true, skipped: true, duration_ms: 0, timed_out: false, output_tail: 'completed with --no-verify: verify was not run' };
+  if (opts.noVerify) return { at: now, agent, exit_code: null, passed: true, skipped: true, duration_ms: 0, timed_out: false, output_tail: 'completed with --no-verify: verify was not run', tokens: null };
   const run = await runCommand(task.verify!, { cwd: root, timeoutMs: config.verify.timeout_ms, tailLines: config.verify.tail_lines, env: { PIV_TASK: task.id, PIV_AGENT: agent } });
-  return { at: now, agent, exit_code: run.exit_code, passed: run.passed, skipped: false, duration_ms: run.duration_ms, timed_out: run.timed_out, output_tail: run.output_tail };
+  return { at: now, agent, exit_code: run.exit_code, passed: run.passed, skipped: false, duration_ms: run.duration_ms, timed_out: run.timed_out, output_tail: run.output_tail, tokens: null };
 }
 
 /** A failed verify, in one working tree: the attempt (and the tokens it cost) recorded in the task and the agent's state. */
 async function recordFailure(root: string, task: Task, agent: string, attempt: Attempt, config: Config, opts: DoneOptions, now: string): Promise<DoneResult> {
   const usage = await resolveUsage(root, task, opts);
-  const failed = renewIfHeld(recordFailedAttempt(task, agent, attempt, config.verify.max_attempts), agent, now, config);
+  const failed = renewIfHeld(recordFailedAttempt(task, agent, withTokens(attempt, usage), config.verify.max_attempts), agent, now, config);
   const updated = usage ? { ...failed, actual_tokens: (failed.actual_tokens ?? 0) + usage.tokens } : failed;
   await writeTask(root, updated);
-  if (usage) await writeAgentState(root, addUsage(await readAgentState(root, agent), usage.tokens, now, usage.transcript));
-  return { id: task.id, agent, passed: false, status: updated.status, attempt, commit: null, message: null, committed_paths: [], left_uncommitted: [], usage, landed: null, warnings: [] };
+  if (usage) await writeAgentState(root, addUsage(await readAgentState(root, agent), usage.tokens, now, usage.transcript, attemptKey(task.id, attempt)));
+  return { id: task.id, agent, passed: false, status: updated.status, attempt: withTokens(attempt, usage), commit: null, message: null, committed_paths: [], left_uncommitted: [], usage, landed: null, warnings: [] };
 }
 
 /** The task commit's message: `<type>(<phase>): <name>`, a Verified line, trailers Piv-Task and Piv-Feature. */
@@ -257,10 +259,33 @@ async function resolveUsage(root: string, task: Task, opts: DoneOptions): Promis
   return { tokens: usage.total_tokens, source: 'claude_transcript', transcript: usage.session_id };
 }
 
-/** Adds `tokens` to the agent's current usage session (starting one if none), noting the transcript it came from. */
-export function addUsage(state: AgentState, tokens: number, now: string, transcript: string | null = null): AgentState {
-  const sessions = state.sessions.length ? [...state.sessions] : [{ started_at: now, used: 0, transcript: null }];
+/**
+ * Adds `tokens` to the agent's current usage session (starting one if none), noting the transcript it came from and, as
+ * `last_attempt`, the attempt they were reported with (attemptKey), so that resume can tell whether they were counted.
+ */
+export function addUsage(state: AgentState, tokens: number, now: string, transcript: string | null = null, attempt: string | null = null): AgentState {
+  const sessions = state.sessions.length ? [...state.sessions] : [{ started_at: now, used: 0, transcript: null, last_attempt: null }];
   const last = sessions[sessions.length - 1]!;
-  sessions[sessions.length - 1] = { ...last, used: last.used + tokens, transcript: transcript ?? last.transcript };
+  sessions[sessions.length - 1] = { ...last, used: last.used + tokens, transcript: transcript ?? last.transcript, last_attempt: attempt ?? last.last_attempt };
   return { ...state, sessions };
+}
+
+/** The key of task `taskId`'s attempt `attempt` in a usage session's `last_attempt`: `<task id>@<attempt time>`. */
+export const attemptKey = (taskId: string, attempt: Pick<Attempt, 'at'>) => `${taskId}@${attempt.at}`;
+
+/** `attempt` with the tokens reported with it (null for none). */
+const withTokens = (attempt: Attempt, usage: DoneResult['usage']): Attempt => ({ ...attempt, tokens: usage?.tokens ?? null });
+
+/**
+ * For resume's roll-forward of a completion whose commit a crash prevented: adds the tokens of the task's completing
+ * `attempt` to `agent`'s current usage session unless that agent's state already counted them (its `last_attempt` is this
+ * attempt: the crash came after the state was written). Returns whether it wrote the agent's state file.
+ */
+export async function countAttemptUsage(root: string, agent: string, taskId: string, attempt: Attempt, now: string): Promise<boolean> {
+  if (attempt.tokens === null) return false;
+  const state = await readAgentState(root, agent);
+  const key = attemptKey(taskId, attempt);
+  if (state.sessions.some((s) => s.last_attempt === key)) return false;
+  await writeAgentState(root, addUsage(state, attempt.tokens, now, null, key));
+  return true;
 }

@@ -121,7 +121,7 @@ export async function resume(opts: ResumeOptions = {}): Promise<ResumeResult> {
   const states = await withStateLock(root, async () => {
     if (opts.freshContext !== false) {
       const own = await readAgentState(root, agent);
-      await writeAgentState(root, { ...own, sessions: [...own.sessions, { started_at: now, used: 0, transcript: null }] });
+      await writeAgentState(root, { ...own, sessions: [...own.sessions, { started_at: now, used: 0, transcript: null, last_attempt: null }] });
     }
     return readAgentStates(root);
   });
@@ -200,11 +200,13 @@ export function renderBrief(r: ResumeResult): string {
 async function repairCompletion(root: string, task: Task, tasks: readonly Task[], feature: string, now: string, leaseMs: number): Promise<Repair> {
   const last = task.attempts.at(-1);
   if (last?.passed && last.at === task.completed_at && task.owner) {
-    const { completionMessage, selectPaths } = await import('./done.js');
+    const { completionMessage, countAttemptUsage, selectPaths } = await import('./done.js');
     const { commitPaths } = await import('../git/git.js');
     try {
       const selection = await selectPaths(root, task, task.owner, tasks, {});
-      const include = [...new Set([...selection.include, STATE_PATHS.task(task.id)])].sort();
+      // The tokens reported with the completion, when the crash came before they reached the agent's state.
+      const counted = await countAttemptUsage(root, task.owner, task.id, last, now);
+      const include = [...new Set([...selection.include, STATE_PATHS.task(task.id), ...(counted ? [STATE_PATHS.agentState(task.owner)] : [])])].sort();
       const commit = await commitPaths(root, include, completionMessage(task, last, feature));
       return { task: task.id, kind: 'finished_completion', message: `${task.id} had passed verify and been marked completed, but its commit never happened: committed now as ${commit.slice(0, 7)}` };
     } catch (error) {

@@ -30,7 +30,10 @@ function expectRecovered(dir: string, rev = 'HEAD', tree = dir): void {
     expect([again.code, again.stderr]).toEqual([0, '']);
   }
   expect(taskCommitsOn(dir, rev).filter((c) => c.task === 'task-001')).toHaveLength(1); // one commit, never two
-  expect(piv(tree, ['status', '--json']).json.result.tasks.find((t: { id: string }) => t.id === 'task-001')).toMatchObject({ status: 'completed', actual_tokens: 500 });
+  const after = piv(tree, ['status', '--json']).json.result;
+  expect(after.tasks.find((t: { id: string }) => t.id === 'task-001')).toMatchObject({ status: 'completed', actual_tokens: 500 });
+  // The agent's usage counts the completion's tokens once: none lost to the crash, none added twice by its repair.
+  expect(after.tokens.feature_total).toBe(500);
   expect(git(dir, 'show', `${rev}:src/user.js`)).toBe('export class User {}\n'); // the work is in history
   expect(piv(tree, ['validate', '--stage', 'state', '--no-report']).code).toBe(0);
   expect(gitStatus(tree).filter((l) => !l.includes('.agents/state/agents/'))).toEqual([]);

@@ -5,7 +5,7 @@ import type { Attempt } from '../../src/store/schemas.js';
 import { T0, task } from './fixtures.js';
 
 const HOUR = 3_600_000;
-const attempt = (passed: boolean): Attempt => ({ at: T0, agent: 'a', exit_code: passed ? 0 : 1, passed, skipped: false, duration_ms: 5, timed_out: false, output_tail: passed ? '' : 'boom' });
+const attempt = (passed: boolean): Attempt => ({ at: T0, agent: 'a', exit_code: passed ? 0 : 1, passed, skipped: false, duration_ms: 5, timed_out: false, output_tail: passed ? '' : 'boom', tokens: null });
 const code = (fn: () => unknown) => {
   try {
     fn();
