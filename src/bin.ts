@@ -345,6 +345,17 @@ for (const [op, description, needsReason] of [
 }
 
 program
+  .command('sync')
+  .description("in a swarm agent's tree: commit your work and merge the feature branch in (after a landing conflict); exit 3 while files conflict")
+  .option('--agent <id>', 'agent id (default: your swarm branch, $PIV_AGENT or main)')
+  .action(async (o, cmd: Command) =>
+    run('sync', cmd, async (g) => (await import('./verbs/sync.js')).sync({ cwd: g.cwd, agent: o.agent }), async (r) => {
+      const conflicted = r.outcome === 'conflicts';
+      return { text: (await render()).renderSync(r), exitCode: conflicted ? EXIT.conflict : EXIT.ok, failure: conflicted ? { code: 'conflict', message: `conflicts in ${r.conflicts.join(', ')}` } : undefined };
+    }),
+  );
+
+program
   .command('note')
   .description("add a note to a task's notes (any status; nothing else changes)")
   .argument('<id>', 'task id')

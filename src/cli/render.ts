@@ -10,6 +10,7 @@ import type { PauseResult } from '../verbs/pause.js';
 import type { PlanResult } from '../verbs/plan.js';
 import type { ResumeResult } from '../verbs/resume.js';
 import type { StatusResult } from '../verbs/status.js';
+import type { SyncResult } from '../verbs/sync.js';
 import type { TokensResult } from '../verbs/tokens.js';
 import type { HeartbeatResult, TaskOpResult } from '../verbs/task-ops.js';
 import type { AgentsResult, PruneResult } from '../verbs/agents.js';
@@ -285,6 +286,19 @@ export function renderValidate(r: ValidateResult): string {
 export function renderTaskOp(r: TaskOpResult): string {
   const head = r.op === 'note' ? `${r.id}: note added (${r.to})` : `${r.id}: ${r.from} → ${r.to}${r.owner ? ` (owner ${r.owner})` : ''}`;
   return [ok(head), ...warningLines(r.warnings)].join('\n');
+}
+
+/** The text `piv sync` prints: what was committed and merged, or the files left with conflict markers. */
+export function renderSync(r: SyncResult): string {
+  const wip = r.wip_commit ? [dim(`your work committed as ${r.wip_commit.slice(0, 7)}`)] : [];
+  if (r.outcome === 'up_to_date') return [...wip, ok(`${r.agent}'s tree already has ${r.branch} (${r.tip.slice(0, 7)})`)].join('\n');
+  if (r.outcome === 'merged') return [...wip, ok(`merged ${r.branch} (${r.tip.slice(0, 7)}) into ${r.agent}'s tree as ${r.commit!.slice(0, 7)}`)].join('\n');
+  return [
+    ...wip,
+    bad(`merging ${r.branch} (${r.tip.slice(0, 7)}) left conflicts in ${r.conflicts.length} file${r.conflicts.length === 1 ? '' : 's'}:`),
+    ...r.conflicts.map((p) => `  ${p}`),
+    dim('resolve them, git add and git commit, then run piv done for your task again'),
+  ].join('\n');
 }
 
 /** The text `piv heartbeat` prints: the leases renewed. */

@@ -53,7 +53,7 @@ export async function land(root: string, mode: BranchMode, taskId: string, agent
       if (conflicts.length) {
         await undo(root, parent, taskId);
         throw new PivError('conflict', `${taskId} cannot land on ${mode.branch}: ${conflicts.join(', ')} changed there too`, {
-          hint: `Nothing was merged and the task stays claimed; your changes are in the working tree, uncommitted. Merge the branch into yours: git add -A && git commit -m "wip: ${taskId}" && git merge ${mode.tracking.replace(/^refs\/(heads|remotes)\//, '')}, resolve the conflicts and commit, then run \`piv done ${taskId}\` again.`,
+          hint: `Nothing was merged and the task stays claimed; your changes are in the working tree, uncommitted. Run \`piv sync\` (it commits them and merges ${mode.branch} in; or by hand: git add -A && git commit -m "wip: ${taskId}" && git merge ${mode.tracking.replace(/^refs\/(heads|remotes)\//, '')}), resolve the conflicts and commit, then run \`piv done ${taskId}\` again.`,
           details: { task: taskId, files: conflicts, tip },
         });
       }

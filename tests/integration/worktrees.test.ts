@@ -72,17 +72,46 @@ describe('agents in their own working trees (a swarm on one machine)', () => {
     expect(git(b.swarm.worktree, 'log', '-1', '--format=%s').trim()).toBe('chore(piv): claim task-002 for b'); // local commit undone
     expect(clash.json.error.hint).toContain('git merge piv/clash');
 
-    // Resolve as the hint says (commit, merge the branch, fix the conflict), then done lands one commit for the task.
+    // Resolve as the hint says: piv sync commits the work and merges the branch in, leaving markers where both changed.
     const wt = b.swarm.worktree;
-    git(wt, 'add', '-A');
-    git(wt, 'commit', '-qm', 'wip: task-002');
-    expect(() => git(wt, 'merge', '-q', 'piv/clash')).toThrow(); // the conflict, as git reports it
+    expect(clash.json.error.hint).toContain('piv sync');
+    const synced = piv(wt, ['sync', '--json']);
+    expect(synced.code).toBe(3);
+    expect(synced.json.result).toMatchObject({ agent: 'b', branch: 'piv/clash', tip, outcome: 'conflicts', conflicts: ['shared.txt'], commit: null });
+    expect(git(wt, 'log', '-1', '--format=%s', synced.json.result.wip_commit).trim()).toBe("wip(piv): b's work before merging piv/clash");
+    expect(read(wt, 'shared.txt')).toMatch(/^<<<<<<< HEAD\nfrom b\n=======\nfrom a\n>>>>>>> [0-9a-f]{40}\n$/);
+    // Markers in that file only (both added it); the rest of the branch merged and staged (a's completed task-001).
+    expect(gitStatus(wt)).toEqual(['M  .agents/tasks/task-001.yaml', 'AA shared.txt']);
     write(wt, { 'shared.txt': 'from a\nfrom b\n' });
     git(wt, 'add', 'shared.txt');
     git(wt, 'commit', '-qm', 'merge piv/clash');
+    expect(piv(wt, ['sync', '--json']).json.result).toMatchObject({ outcome: 'up_to_date', wip_commit: null });
     expect(piv(wt, ['done', 'task-002']).code).toBe(0);
     expect(git(main, 'show', 'piv/clash:shared.txt')).toBe('from a\nfrom b\n');
     expect(taskCommitsOn(main, 'piv/clash').map((c) => c.task)).toEqual(['task-001', 'task-002']);
+  }, 120_000);
+
+  it('piv sync merges a feature branch that moved without a conflict, and runs only in an agent tree of a swarm', () => {
+    swarm = plannedRepo('drift', `tasks:\n  - id: task-001\n    name: One\n    files: [one.txt]\n    verify: test -f one.txt\n  - id: task-002\n    name: Two\n    files: [two.txt]\n    verify: test -f two.txt\n`);
+    const main = swarm.main;
+    const notYet = piv(main, ['sync', '--json']);
+    expect([notYet.code, notYet.json.error.code]).toEqual([2, 'usage']); // no swarm yet: the files are the state
+    const a = piv(main, ['execute', '--worktree', '--agent', 'a', '--json']).json.result;
+    const b = piv(main, ['execute', '--worktree', '--agent', 'b', '--json']).json.result;
+    expect(piv(b.swarm.worktree, ['sync', '--json']).json.result).toMatchObject({ outcome: 'up_to_date', wip_commit: null, conflicts: [] });
+    write(a.swarm.worktree, { 'one.txt': 'one\n' });
+    expect(piv(a.swarm.worktree, ['done', 'task-001']).code).toBe(0);
+    write(b.swarm.worktree, { 'two.txt': 'two\n' });
+    const synced = piv(b.swarm.worktree, ['sync', '--json']);
+    expect(synced.code).toBe(0);
+    expect(synced.json.result).toMatchObject({ agent: 'b', branch: 'piv/drift', tip: git(main, 'rev-parse', 'piv/drift').trim(), outcome: 'merged', conflicts: [] });
+    expect(read(b.swarm.worktree, 'one.txt')).toBe('one\n'); // a's landed work, merged in
+    expect(gitStatus(b.swarm.worktree)).toEqual([]);
+    expect(piv(b.swarm.worktree, ['done', 'task-002']).code).toBe(0);
+    expect(taskCommitsOn(main, 'piv/drift').map((c) => c.task)).toEqual(['task-001', 'task-002']);
+    // The main tree is not an agent's: it follows the branch through piv itself.
+    const inMain = piv(main, ['sync', '--json']);
+    expect([inMain.code, inMain.json.error.code]).toEqual([2, 'usage']);
   }, 120_000);
 
   it('an expired claim is taken over only with --steal-expired, recorded; the old owner is told it lost it', () => {
