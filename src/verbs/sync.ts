@@ -27,7 +27,8 @@ export interface SyncResult {
 /**
  * In an agent's tree of a swarm: commits its uncommitted work (`wip(piv): …`, every change, as `git add -A` does) and
  * merges the feature branch's tip into it. Returns what happened; with conflicts, git's merge is left in progress with
- * markers in the conflicting files only (resolve, `git commit`, then `piv done <id>` again). Throws `usage` (exit 2)
+ * markers in the conflicting files only (resolve, `git commit`, then `piv done <id>` again); run again before that, it
+ * reports the conflicts left and changes nothing. Throws `usage` (exit 2)
  * outside a swarm, outside an agent's tree (its piv-agent/<feature>/<agent> branch) or without the feature branch,
  * `git_failed` (exit 1) when git refuses.
  */
@@ -46,6 +47,13 @@ export async function sync(opts: SyncOptions = {}): Promise<SyncResult> {
   const tip = await featureTip(root, mode);
   if (!tip) throw new PivError('usage', `the feature branch ${mode.branch} does not exist`, { hint: 'Start the swarm with `piv execute --worktree`.' });
   const base = { agent, branch: mode.branch, tip };
+  const unmerged = async () => (await gitOk(root, ['diff', '--name-only', '--diff-filter=U'])).split('\n').filter(Boolean).sort();
+  // A merge of an earlier sync still in progress: its conflicts again (committing now would commit the markers).
+  if ((await gitRun(root, ['rev-parse', '-q', '--verify', 'MERGE_HEAD'])).exitCode === 0) {
+    const left = await unmerged();
+    if (left.length) return { ...base, outcome: 'conflicts', wip_commit: null, commit: null, conflicts: left };
+    throw new PivError('usage', 'a merge is in progress and every conflict is resolved: commit it', { hint: 'git commit (the merge), then run `piv done` for your task again.' });
+  }
   const dirty = (await gitOk(root, ['status', '--porcelain'])).trim() !== '';
   if (!dirty && (await isAncestor(root, tip, 'HEAD'))) return { ...base, outcome: 'up_to_date', wip_commit: null, commit: null, conflicts: [] };
   let wip: string | null = null;
@@ -57,7 +65,7 @@ export async function sync(opts: SyncOptions = {}): Promise<SyncResult> {
   if (await isAncestor(root, tip, 'HEAD')) return { ...base, outcome: 'up_to_date', wip_commit: wip, commit: null, conflicts: [] };
   const merge = await gitRun(root, ['merge', '--no-edit', '-m', `Merge ${mode.branch} into ${agent}'s tree (piv sync)`, tip]);
   if (merge.exitCode === 0) return { ...base, outcome: 'merged', wip_commit: wip, commit: (await gitOk(root, ['rev-parse', 'HEAD'])).trim(), conflicts: [] };
-  const conflicts = (await gitOk(root, ['diff', '--name-only', '--diff-filter=U'])).split('\n').filter(Boolean).sort();
+  const conflicts = await unmerged();
   if (conflicts.length === 0) {
     throw new PivError('git_failed', `git could not merge ${mode.branch}: ${(merge.stderr || merge.stdout).trim().split('\n')[0]}`, { hint: 'See `git status`; your work is committed as the last commit.' });
   }

@@ -82,8 +82,13 @@ describe('agents in their own working trees (a swarm on one machine)', () => {
     expect(read(wt, 'shared.txt')).toMatch(/^<<<<<<< HEAD\nfrom b\n=======\nfrom a\n>>>>>>> [0-9a-f]{40}\n$/);
     // Markers in that file only (both added it); the rest of the branch merged and staged (a's completed task-001).
     expect(gitStatus(wt)).toEqual(['M  .agents/tasks/task-001.yaml', 'AA shared.txt']);
+    // Again before resolving: the same conflicts, nothing committed (the markers never reach a commit).
+    const again = piv(wt, ['sync', '--json']);
+    expect([again.code, again.json.result.outcome, again.json.result.conflicts, again.json.result.wip_commit]).toEqual([3, 'conflicts', ['shared.txt'], null]);
     write(wt, { 'shared.txt': 'from a\nfrom b\n' });
     git(wt, 'add', 'shared.txt');
+    const uncommitted = piv(wt, ['sync', '--json']);
+    expect([uncommitted.code, uncommitted.json.error.code]).toEqual([2, 'usage']); // resolved, not yet committed
     git(wt, 'commit', '-qm', 'merge piv/clash');
     expect(piv(wt, ['sync', '--json']).json.result).toMatchObject({ outcome: 'up_to_date', wip_commit: null });
     expect(piv(wt, ['done', 'task-002']).code).toBe(0);
