@@ -351,7 +351,7 @@ program
   .action(async (o, cmd: Command) =>
     run('sync', cmd, async (g) => (await import('./verbs/sync.js')).sync({ cwd: g.cwd, agent: o.agent }), async (r) => {
       const conflicted = r.outcome === 'conflicts';
-      return { text: (await render()).renderSync(r), exitCode: conflicted ? EXIT.conflict : EXIT.ok, failure: conflicted ? { code: 'conflict', message: `conflicts in ${r.conflicts.join(', ')}` } : undefined };
+      return { text: (await render()).renderSync(r), exitCode: conflicted ? EXIT.conflict : EXIT.ok, failure: conflicted ? { code: 'conflict', message: `merging ${r.branch} left conflicts in ${r.conflicts.join(', ')}: resolve them, git add and git commit, then run piv done for your task again` } : undefined };
     }),
   );
 

@@ -177,14 +177,22 @@ export async function parseSessionText(text: string, shown: string): Promise<Ses
 
 /** A task file's text: validated, schema line first, comments of `previous` (the file's current text) kept on unchanged fields. */
 export async function renderTaskText(task: Task, previous?: string): Promise<string> {
-  const { renderYaml, TaskSchema } = await codec();
-  return renderYaml(TaskSchema.parse(task), SCHEMA_REF.task, previous);
+  return renderFile((await import('./schemas.js')).TaskSchema.parse(task), SCHEMA_REF.task, previous);
 }
 
 /** The session file's text, as renderTaskText. */
 export async function renderSessionText(session: Session, previous?: string): Promise<string> {
-  const { renderYaml, SessionSchema } = await codec();
-  return renderYaml(SessionSchema.parse(session), SCHEMA_REF.session, previous);
+  return renderFile((await import('./schemas.js')).SessionSchema.parse(session), SCHEMA_REF.session, previous);
+}
+
+/**
+ * `data` as the text of a piv file (schema modeline first): emitYaml's, without loading yaml, unless `previous` (the
+ * file's current text) holds comments to keep or emitYaml declines `data`; then yaml's renderYaml (the same text for
+ * what emitYaml covers: tests/unit/emit.test.ts).
+ */
+async function renderFile(data: Record<string, unknown>, schemaRef: string, previous?: string): Promise<string> {
+  const fast = previous !== undefined && hasComments(previous) ? null : emitYaml(data, schemaComment(schemaRef));
+  return fast ?? (await import('./yaml.js')).renderYaml(data, schemaRef, previous);
 }
 
 /** The task codec: parses and validates a task file as piv always did, and refuses one whose id is not its file name. */
@@ -304,9 +312,7 @@ export async function readTasksCollecting(root: string): Promise<{ tasks: Task[]
 async function writeYamlFile(file: string, data: Record<string, unknown>, schemaRef: string): Promise<string> {
   const previous = await readText(file);
   await mkdir(path.dirname(file), { recursive: true });
-  // Without comments to keep, emitYaml writes what yaml would, without loading it; otherwise (or for what it declines) yaml renders.
-  const fast = previous !== null && hasComments(previous) ? null : emitYaml(data, schemaComment(schemaRef));
-  const text = fast ?? (await import('./yaml.js')).renderYaml(data, schemaRef, previous ?? undefined);
+  const text = await renderFile(data, schemaRef, previous ?? undefined);
   await writeFileAtomic(file, text);
   return text;
 }

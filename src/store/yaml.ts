@@ -2,7 +2,7 @@
 import { CST, Document, isMap, isScalar, Lexer, LineCounter, parseDocument, type Node } from 'yaml';
 import type * as z from 'zod/mini';
 import { PivError } from '../errors.js';
-import { emitYaml, hasComments, schemaComment } from './emit.js';
+import { hasComments, schemaComment } from './emit.js';
 import { markParserLoaded } from '../marks.js';
 
 // Not the usual path of a hot verb: the compile cache keeps what such a run compiled apart (src/compile-cache.ts).
@@ -211,8 +211,8 @@ const STRINGIFY = { lineWidth: 0, minContentWidth: 0 } as const;
  * When `previous` (the file's current text) holds comments, only changed top-level keys are replaced in it, so the
  * comments on the others survive. Without comments there is nothing to keep, and the file is rendered afresh: the
  * same text for a file piv wrote (tests/unit/store.test.ts), without parsing the old one (half the cost of a claim's
- * write), by emitYaml when it covers `data` (the same text again, tests/unit/emit.test.ts). `keep: true` takes the
- * comment-keeping path whatever `previous` holds.
+ * write). `keep: true` takes the comment-keeping path whatever `previous` holds. The store asks emitYaml first
+ * (store/index.ts renderFile) and comes here only for what it cannot do.
  */
 export function renderYaml(data: Record<string, unknown>, schemaRef: string, previous?: string, { keep = false } = {}): string {
   const header = schemaComment(schemaRef);
@@ -220,7 +220,7 @@ export function renderYaml(data: Record<string, unknown>, schemaRef: string, pre
     const parsed = parseDocument(previous);
     if (parsed.errors.length === 0 && isMap(parsed.contents)) return renderOver(parsed, data, header);
   }
-  return emitYaml(data, header) ?? renderFresh(data, header);
+  return renderFresh(data, header);
 }
 
 /** The yaml package's own rendering of `data` under the comment `comment` (no `#`): what emitYaml reproduces. */

@@ -97,7 +97,7 @@ export async function done(opts: DoneOptions): Promise<DoneResult> {
       include.add(taskRel);
       failpoint('done:after-task-write');
       if (usage) {
-        await writeAgentState(root, addUsage(await readAgentState(root, agent), usage.tokens, now, usage.transcript, attemptKey(task.id, counted)));
+        await recordUsage(root, agent, usage, now, task.id, counted);
         include.add(stateRel);
         failpoint('done:after-state-write');
       }
@@ -138,7 +138,7 @@ async function doneInSwarm(ctx: { root: string; now: string; agent: string; mode
       const updated = usage ? { ...failed, actual_tokens: (failed.actual_tokens ?? 0) + usage.tokens } : failed;
       return { change: { tasks: [updated], subject: `chore(piv): ${task.id} verify failed (attempt ${updated.attempts.length}, ${agent})`, trailers: { 'Piv-Claim': task.id, 'Piv-Agent': agent } }, result: updated };
     });
-    if (usage) await withStateLock(root, async () => writeAgentState(root, addUsage(await readAgentState(root, agent), usage.tokens, now, usage.transcript, attemptKey(before.id, attempt))));
+    if (usage) await withStateLock(root, () => recordUsage(root, agent, usage, now, before.id, attempt));
     return { id: before.id, agent, passed: false, status: result.status, attempt: withTokens(attempt, usage), commit: null, message: null, committed_paths: [], left_uncommitted: [], usage, landed: null, warnings };
   }
 
@@ -151,7 +151,7 @@ async function doneInSwarm(ctx: { root: string; now: string; agent: string; mode
     const include = new Set([...selection.include, STATE_PATHS.task(before.id)]);
     await writeTask(root, completed);
     if (usage) {
-      await writeAgentState(root, addUsage(await readAgentState(root, agent), usage.tokens, now, usage.transcript, attemptKey(before.id, counted)));
+      await recordUsage(root, agent, usage, now, before.id, counted);
       include.add(STATE_PATHS.agentState(agent));
     }
     const local = await commitPaths(root, [...include].sort(), message);
@@ -200,7 +200,7 @@ async function recordFailure(root: string, task: Task, agent: string, attempt: A
   const failed = renewIfHeld(recordFailedAttempt(task, agent, withTokens(attempt, usage), config.verify.max_attempts), agent, now, config);
   const updated = usage ? { ...failed, actual_tokens: (failed.actual_tokens ?? 0) + usage.tokens } : failed;
   await writeTask(root, updated);
-  if (usage) await writeAgentState(root, addUsage(await readAgentState(root, agent), usage.tokens, now, usage.transcript, attemptKey(task.id, attempt)));
+  if (usage) await recordUsage(root, agent, usage, now, task.id, attempt);
   return { id: task.id, agent, passed: false, status: updated.status, attempt: withTokens(attempt, usage), commit: null, message: null, committed_paths: [], left_uncommitted: [], usage, landed: null, warnings: [] };
 }
 
@@ -272,6 +272,11 @@ export function addUsage(state: AgentState, tokens: number, now: string, transcr
 
 /** The key of task `taskId`'s attempt `attempt` in a usage session's `last_attempt`: `<task id>@<attempt time>`. */
 export const attemptKey = (taskId: string, attempt: Pick<Attempt, 'at'>) => `${taskId}@${attempt.at}`;
+
+/** Adds `usage` (reported with task `taskId`'s `attempt`) to `agent`'s current usage session, in its state file. */
+async function recordUsage(root: string, agent: string, usage: NonNullable<DoneResult['usage']>, now: string, taskId: string, attempt: Pick<Attempt, 'at'>): Promise<void> {
+  await writeAgentState(root, addUsage(await readAgentState(root, agent), usage.tokens, now, usage.transcript, attemptKey(taskId, attempt)));
+}
 
 /** `attempt` with the tokens reported with it (null for none). */
 const withTokens = (attempt: Attempt, usage: DoneResult['usage']): Attempt => ({ ...attempt, tokens: usage?.tokens ?? null });
