@@ -1,20 +1,22 @@
 // Benchmarks (not tests; never run by CI): whole-process wall time and peak memory of the verbs agents call, on seeded random task graphs.
-// Run: npm run bench [-- graph|prime|tokens|all] [--sizes 100,1000,10000] [--runs 15] [--plan 1000 (0: skip)] [--quick] [--out FILE] [--bin OTHER/bin.js] [--budget]
+// Run: npm run bench [-- graph|prime|tokens|peers|all] [--sizes 100,1000,10000] [--runs 15] [--plan 1000 (0: skip)] [--quick] [--out FILE] [--bin OTHER/bin.js] [--budget]
 //   graph (default): generates 100 / 1,000 / 10,000-task graphs with piv's own writer, then times `node -e 0`, `piv --version`,
 //   `status --json`, `execute --json` (+ the `release` that undoes it), `validate --stage state`, status without the cache
 //   (PIV_CACHE=off: what parsing and validating every file costs) and `plan` of 1,000 tasks; prints a table, writes JSON.
 //   piv runs as users run it: bin.js as a command (its sh preamble starts node). With NODE_EXTRA_CA_CERTS set, two more
 //   rows show what that variable costs: `node -e 0` without it, and status started as `node bin.js` (no launcher).
-//   prime, tokens: the prime and token-counting benchmarks (bench/prime.mjs, bench/tokens.mjs).
+//   prime, tokens: the prime and token-counting benchmarks (bench/prime.mjs, bench/tokens.mjs); peers: piv beside the task
+//   tools an agent could call instead, on the same graphs (bench/peers.mjs; its flags: --sizes, --runs, --out).
 // Wall time: spawnSync around each process, runs interleaved across commands so load on the machine hits all alike.
 // Peak memory: a separate run of each command with `--import bench/lib/rss-probe.mjs` (in NODE_OPTIONS), which writes the process's
 // peak resident set (VmHWM on Linux, else maxRSS; KB) at exit; the largest of 3 runs is reported.
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BIN as BUILT, generateGraph, randomTasks } from './lib/graph.mjs';
+import { machine, measure, run, stats } from './lib/measure.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
@@ -25,47 +27,13 @@ const flag = (name, fallback) => {
 const quick = argv.includes('--quick');
 /** `--budget`: check issue 6's budget on the largest graph and exit 1 when it is missed (task-007's verify). */
 const BUDGET = argv.includes('--budget');
-const what = argv.find((a) => ['graph', 'prime', 'tokens', 'all'].includes(a)) ?? 'graph';
+const what = argv.find((a) => ['graph', 'prime', 'tokens', 'peers', 'all'].includes(a)) ?? 'graph';
 const RUNS = Number(flag('runs', quick ? 5 : 15));
 const SIZES = flag('sizes', quick ? '100,1000' : '100,1000,10000').split(',').map(Number);
 const PLAN_TASKS = Number(flag('plan', quick ? 200 : 1000));
 const OUT = path.resolve(flag('out', path.join(here, 'out', 'latest.json')));
-const PROBE = path.join(here, 'lib', 'rss-probe.mjs');
 /** The CLI measured: this checkout's bundle, or another build's bin.js (`--bin`, to compare with an older piv). */
 const BIN = path.resolve(flag('bin', BUILT));
-
-/** Quantile of sorted numbers (linear between ranks). */
-const quantile = (sorted, q) => {
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  return sorted[lo] + (sorted[Math.min(lo + 1, sorted.length - 1)] - sorted[lo]) * (pos - lo);
-};
-const stats = (ms) => {
-  const s = [...ms].sort((a, b) => a - b);
-  const r = (x) => Math.round(x * 10) / 10;
-  return { median: r(quantile(s, 0.5)), p25: r(quantile(s, 0.25)), p75: r(quantile(s, 0.75)), min: r(s[0]), max: r(s.at(-1)), runs: s.length };
-};
-
-const env = { ...process.env, NO_COLOR: '1', PIV_AGENT: '', CLAUDECODE: '' };
-
-/**
- * Runs `argv` (a program and its arguments: piv's command, or node) in `cwd`; returns wall ms (and peak RSS KB when `rss`:
- * the probe is loaded through NODE_OPTIONS, so it reaches node however it is started). Throws when it fails unexpectedly.
- */
-function run(argv, cwd, { rss = false, extraEnv = {}, okCodes = [0] } = {}) {
-  const file = rss ? path.join(os.tmpdir(), `piv-rss-${process.pid}-${Math.random().toString(36).slice(2)}`) : null;
-  const probe = file ? { PIV_BENCH_RSS: file, NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} --import=${PROBE}`.trim() } : {};
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(argv[0], argv.slice(1), { cwd, encoding: 'utf8', env: { ...env, ...extraEnv, ...probe }, maxBuffer: 256 * 1024 * 1024 });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (!okCodes.includes(r.status)) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.error ?? ''}${r.stderr?.slice(0, 2000)}${r.stdout?.slice(0, 500)}`);
-  let kb = null;
-  if (file) {
-    kb = Number(readFileSync(file, 'utf8'));
-    rmSync(file, { force: true });
-  }
-  return { ms, kb, stdout: r.stdout };
-}
 
 /** The machine's NODE_EXTRA_CA_CERTS, which node parses at every start unless piv's launcher sets it aside (src/launcher-env.ts). */
 const CA_CERTS = process.env.NODE_EXTRA_CA_CERTS;
@@ -96,40 +64,6 @@ function commands(dir) {
   ];
 }
 
-/** Times every command of `list` RUNS times, interleaved; then 3 memory runs each. Returns name → { ms stats, rss_kb }. */
-function measure(list, cwd, runs) {
-  const samples = new Map(list.map((c) => [c.name, []]));
-  const after = new Map();
-  for (const c of list) {
-    const r = run(c.argv, cwd, { extraEnv: c.extraEnv }); // warm-up: builds the cache, fills the page cache
-    c.onOutput?.(r.stdout);
-    c.after?.();
-  }
-  for (let i = 0; i < runs; i++) {
-    for (const c of list) {
-      if (c.slow && i >= Math.max(3, Math.ceil(runs / 3))) continue; // the uncached path is slow at 10,000 tasks: fewer runs
-      const r = run(c.argv, cwd, { extraEnv: c.extraEnv });
-      samples.get(c.name).push(r.ms);
-      c.onOutput?.(r.stdout);
-      const a = c.after?.();
-      if (a) (after.get(c.afterName) ?? after.set(c.afterName, []).get(c.afterName)).push(a.ms);
-    }
-  }
-  const out = {};
-  for (const c of list) {
-    let kb = 0;
-    for (let k = 0; k < 3; k++) {
-      const r = run(c.argv, cwd, { rss: true, extraEnv: c.extraEnv });
-      kb = Math.max(kb, r.kb);
-      c.onOutput?.(r.stdout);
-      c.after?.();
-    }
-    out[c.name] = { ...stats(samples.get(c.name)), rss_kb: kb };
-  }
-  for (const [name, ms] of after) out[name] = { ...stats(ms), rss_kb: null };
-  return out;
-}
-
 /** `piv plan` of PLAN_TASKS new tasks (estimates given, so no tokenizer): each run on a fresh copy of an initialized repository. */
 async function measurePlan(runs) {
   const { dir, cleanup } = await generateGraph(0);
@@ -155,10 +89,6 @@ async function measurePlan(runs) {
   }
 }
 
-function machine() {
-  const cpus = os.cpus();
-  return { node: process.version, platform: `${os.type()} ${os.release()}`, cpus: cpus.length, cpu_model: cpus[0]?.model ?? 'unknown', memory_gb: Math.round(os.totalmem() / 2 ** 30), loadavg_at_start: os.loadavg().map((x) => Math.round(x * 100) / 100) };
-}
 
 const fmt = (s) => (s ? `${String(Math.round(s.median)).padStart(5)} ms  (${Math.round(s.p25)}–${Math.round(s.p75)}, max ${Math.round(s.max)})` : '');
 const mb = (kb) => (kb ? `${(kb / 1024).toFixed(0).padStart(4)} MB` : '');
@@ -219,8 +149,7 @@ function budgetChecks(results) {
   return checks;
 }
 
-function script(name) {
-  const args = quick ? (name === 'tokens' ? ['--mb', '1', '--runs', '1'] : ['--files', '2000', '--runs', '1']) : [];
+function script(name, args = quick ? (name === 'tokens' ? ['--mb', '1', '--runs', '1'] : ['--files', '2000', '--runs', '1']) : []) {
   const r = spawnSync(process.execPath, [path.join(here, `${name}.mjs`), ...args], { stdio: 'inherit' });
   if (r.status !== 0) process.exitCode = 1;
 }
@@ -228,3 +157,5 @@ function script(name) {
 if (what === 'graph' || what === 'all') await graphBench();
 if (what === 'prime' || what === 'all') script('prime');
 if (what === 'tokens' || what === 'all') script('tokens');
+// Not in `all`: it installs the peers from the registry first.
+if (what === 'peers') script('peers', argv.filter((a) => a !== 'peers'));
