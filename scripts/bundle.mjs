@@ -45,6 +45,20 @@ const lockfileWithPlainFs = {
   },
 };
 
+/**
+ * proper-lockfile registers its exit handler with signal-exit 3, which loads node:assert (~2 ms of Node's own modules) to
+ * check that it was given a function. write-file-atomic, on the same verbs, brings signal-exit 4, whose onExit takes the
+ * same (callback, options) and calls it the same way; in the bundle proper-lockfile gets 4's onExit, and one copy of
+ * signal-exit watches the process.
+ */
+const lockfileSignalExit4 = {
+  name: 'lockfile-signal-exit-4',
+  setup(b) {
+    b.onResolve({ filter: /^signal-exit$/ }, (a) => (a.importer.includes(`${path.sep}node_modules${path.sep}proper-lockfile${path.sep}`) ? { path: 'on-exit', namespace: 'lockfile-signal-exit-4' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'lockfile-signal-exit-4' }, () => ({ contents: "module.exports = require('signal-exit').onExit;", resolveDir: root, loader: 'js' }));
+  },
+};
+
 /** Packages left out of the CLI bundle and loaded from node_modules when a verb needs them (require: Node 20.19+ loads ES modules too). */
 const EXTERNAL = [
   // finds its WASM in its own folder
@@ -131,7 +145,7 @@ export async function bundle() {
     // evaluates ~2 ms faster than the CommonJS build every time piv parses or writes YAML. Its only difference: warnings
     // go to console.warn instead of process.emitWarning (both stderr).
     alias: { yaml: './node_modules/yaml/browser/index.js' },
-    plugins: [zodEnglishOnly, zodClassicExternal, lockfileWithPlainFs],
+    plugins: [zodEnglishOnly, zodClassicExternal, lockfileWithPlainFs, lockfileSignalExit4],
     sourcemap: 'linked',
     logLevel: 'warning',
   });
