@@ -361,6 +361,8 @@ export async function readThrough<V, S = V>(agentsDir: string, rels: readonly st
     }
 
     let removed = false;
+    /** Rows this read only confirmed (their bytes hashed to the row's hash) and found settled now. */
+    let confirmed = 0;
     if (toRead.length > 0) {
       // Taken before any bytes are read: an entry whose mtime and ctime are older than it is settled.
       marker ??= on ? fsNow(cacheDir) : Number.NEGATIVE_INFINITY;
@@ -388,7 +390,10 @@ export async function readThrough<V, S = V>(agentsDir: string, rels: readonly st
           const f = needFull ? fullOf(full(fullShardOf(rel)), rel) : undefined;
           if (!needFull || (f && f[0] === digest)) {
             out[i] = found(rel, shard, undefined, row, f?.[1]);
-            if (settled && !row.settled) shard.changes.set(rel, { ...row, settled: true });
+            if (settled && !row.settled) {
+              shard.changes.set(rel, { ...row, settled: true });
+              confirmed++;
+            }
             continue;
           }
         }
@@ -432,6 +437,11 @@ export async function readThrough<V, S = V>(agentsDir: string, rels: readonly st
       // Under the state lock: what this read learnt is written with the lock's writes, once, when it is released.
       for (const [rel, row] of s.changes) if (!scope.pending.has(rel)) scope.learnt.set(rel, row);
       for (const f of groupFulls) for (const [rel, e] of f.changes) if (!scope.pending.has(rel)) scope.learntFull.set(rel, e);
+    } else if (!removed && confirmed === s.changes.size && confirmed <= FEW_UNSETTLED && groupFulls.every((f) => f.changes.size === 0)) {
+      // Outside the lock, a few rows piv wrote a moment ago only confirmed: rewriting the shard (and loading the atomic
+      // writer) would cost a reader after every write more than checking them again; the next verb that takes the lock
+      // settles them with its own writes.
+      s.changes.clear();
     } else if (await writeShards(cacheDir, [s], groupFulls)) wrote = true;
     indexes.delete(name);
     fulls.clear();
@@ -579,6 +589,44 @@ export async function recordWrite(agentsDir: string, rel: string, text: string |
   scope.pending.set(rel, { value, data: summary ?? [value], split: summary !== undefined, digest: (await hasher())(text), st });
 }
 
+/**
+ * The files of `pending` (written by this scope) whose entries can be settled now, when the lock is released: readThrough's
+ * rule applied by the writer, which reads each file back. Their stat (taken right after each write) came before a
+ * file-system timestamp taken now (`fsNow`), their mtime and ctime are strictly older than it, and the bytes read after
+ * it hash to what piv wrote. A change to a file before that read shows in its bytes; any change after it gets a ctime at
+ * least this timestamp, so the key no longer matches. The clock is given SETTLE_WAIT_MS to move past the newest write; where
+ * it has not, that entry stays unsettled and the next reader checks its hash, as before. Returns the settled rels.
+ */
+/** How long a writer waits for the file system's clock to move past its writes before it settles them (ms): over two ticks of a 250 Hz clock. */
+const SETTLE_WAIT_MS = 10;
+/** What Atomics.wait sleeps on between two looks at the clock. */
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+async function settleWritten(agentsDir: string, cacheDir: string, pending: Map<string, Pending>): Promise<Set<string>> {
+  const settled = new Set<string>();
+  const written = [...pending].filter(([, p]) => p.value !== null && p.st && p.digest);
+  if (written.length === 0) return settled;
+  // A write of a moment ago may share the clock's tick (coarse clocks: 4 ms at 250 Hz): wait for the next one, a few ms
+  // at most, rather than leave every reader after this write to open and hash the file.
+  const newest = Math.max(...written.map(([, p]) => Math.max(p.st!.mtimeMs, p.st!.ctimeMs)));
+  const deadline = performance.now() + SETTLE_WAIT_MS;
+  let marker = fsNow(cacheDir);
+  while (marker <= newest && marker !== Number.NEGATIVE_INFINITY && performance.now() < deadline) {
+    Atomics.wait(pause, 0, 0, 0.5);
+    marker = fsNow(cacheDir);
+  }
+  const hash = await hasher();
+  for (const [rel, p] of written) {
+    if (!(p.st!.mtimeMs < marker && p.st!.ctimeMs < marker)) continue;
+    try {
+      if (hash(readFileSync(path.join(agentsDir, rel))) === p.digest) settled.add(rel);
+    } catch {
+      // gone or unreadable: its entry stays unsettled, and the next read reports the file as it is
+    }
+  }
+  return settled;
+}
+
 /** Ends a write scope: the outermost one writes the recorded entries into their shards (never throws). */
 export async function endWrites(agentsDir: string): Promise<void> {
   const scope = scopes.get(agentsDir);
@@ -602,6 +650,7 @@ export async function endWrites(agentsDir: string): Promise<void> {
   // What reads learnt first; what this scope wrote overrides it.
   for (const [rel, row] of scope.learnt) if (!scope.pending.has(rel)) index(shardOf(rel)).changes.set(rel, row);
   for (const [rel, e] of scope.learntFull) if (!scope.pending.has(rel)) full(fullShardOf(rel)).changes.set(rel, e);
+  const settled = await settleWritten(agentsDir, cacheDir, scope.pending);
   for (const [rel, p] of scope.pending) {
     const name = shardOf(rel);
     if (p.value === null || !p.st) {
@@ -609,7 +658,7 @@ export async function endWrites(agentsDir: string): Promise<void> {
       if (name !== 'state') full(fullShardOf(rel)).changes.set(rel, null);
       continue;
     }
-    index(name).changes.set(rel, { size: p.st.size, mtime: p.st.mtimeMs, ctime: p.st.ctimeMs, ino: p.st.ino, hash: p.digest!, settled: false, data: p.data! });
+    index(name).changes.set(rel, { size: p.st.size, mtime: p.st.mtimeMs, ctime: p.st.ctimeMs, ino: p.st.ino, hash: p.digest!, settled: settled.has(rel), data: p.data! });
     if (p.split) full(fullShardOf(rel)).changes.set(rel, [p.digest!, p.value]);
   }
   await writeShards(cacheDir, indexes.values(), fulls.values());

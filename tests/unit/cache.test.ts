@@ -171,20 +171,58 @@ describe('the state cache', () => {
     expect((await readTask(dir, 'task-001')).name).toBe('Alpha again');
   });
 
-  it("what piv writes under the lock is recorded unsettled, and serves the next read after a hash check", async () => {
+  it('what piv writes under the lock is settled when the lock is released, once the clock has moved past it and it reads back as written', async () => {
     await readTasks(dir);
     await withStateLock(dir, async () => {
       await writeTask(dir, { ...task('task-001', { name: 'Alpha one' }), status: 'in_progress', owner: 'main', started_at: T0 });
       await writeSession(dir, { version: 1, feature: 'f', title: '', request: '', phase: 'execute', status: 'active', created_at: T0, updated_at: T0, decisions: [], blockers: [] });
     });
     const e = entryOf('task-001')!;
-    expect(e.settled).toBe(0);
+    const st = statSync(taskFile('task-001'));
+    expect(e).toMatchObject({ key: [st.size, st.mtimeMs, st.ctimeMs, st.ino], settled: 1 });
     expect(e.data[2]).toBe('in_progress');
-    expect(rowIn('state', 'state/session.yaml')!.settled).toBe(0);
-    afterTick(taskFile('task-001'));
+    expect(rowIn('state', 'state/session.yaml')!.settled).toBe(1);
     expect((await readTaskSummaries(dir))[0]).toMatchObject({ status: 'in_progress', owner: 'main' });
-    expect(entryOf('task-001')!.settled).toBe(1); // settled now that the clock moved past the write
     expect((await readSession(dir))?.phase).toBe('execute');
+    // Settled means trusted on its key alone: a same-size edit with the mtime set back is still seen (ctime moved).
+    utimesSync(taskFile('task-001'), PAST, PAST);
+    sameSizeEdit(taskFile('task-001'), 'owner: main', 'owner: mine');
+    expect((await readTaskSummaries(dir))[0]!.owner).toBe('mine');
+  });
+
+  it('a hand edit between piv\'s write and the release of the lock leaves the entry unsettled, and the next read gives the edited file', async () => {
+    await readTasks(dir);
+    await withStateLock(dir, async () => {
+      await writeTask(dir, task('task-001', { name: 'Alpha again' }));
+      const text = readFileSync(taskFile('task-001'), 'utf8');
+      writeFileSync(taskFile('task-001'), text.replace('Alpha again', 'Alpha AGAIN')); // same size, before the lock is released
+    });
+    expect(entryOf('task-001')!.settled).toBe(0); // its bytes are not what piv wrote
+    expect((await readTaskSummaries(dir))[0]!.name).toBe('Alpha AGAIN');
+    expect((await readTask(dir, 'task-001')).name).toBe('Alpha AGAIN');
+  });
+
+  it('a reader outside the lock that only confirms a few unsettled rows by their hash leaves the shard as it is', async () => {
+    const future = Math.floor(Date.now() / 1000) + 3600;
+    utimesSync(taskFile('task-001'), future, future);
+    await readTasks(dir);
+    expect(entryOf('task-001')!.settled).toBe(0);
+    utimesSync(taskFile('task-001'), PAST, PAST);
+    // The row made unsettled with the file's present key: a reader checks its hash and uses it.
+    const st = statSync(taskFile('task-001'));
+    const cache = shard('tasks-0');
+    const i = cache.rel.indexOf('tasks/task-001.yaml');
+    cache.key.splice(4 * i, 4, st.size, st.mtimeMs, st.ctimeMs, st.ino);
+    writeFileSync(shardFile('tasks-0'), JSON.stringify(cache));
+    const before = readFileSync(shardFile('tasks-0'), 'utf8');
+    expect((await readTaskSummaries(dir)).map((t) => t.name)).toEqual(['Alpha one', 'Bravo two']);
+    expect(readFileSync(shardFile('tasks-0'), 'utf8')).toBe(before);
+    // The next verb that takes the lock settles it with its own writes.
+    await withStateLock(dir, async () => {
+      await readTaskSummaries(dir);
+      await writeTask(dir, task('task-002', { name: 'Bravo three', blocked_by: ['task-001'] }));
+    });
+    expect(entryOf('task-001')!.settled).toBe(1);
   });
 
   it('PIV_CACHE=off neither reads nor writes the cache', async () => {
