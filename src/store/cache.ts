@@ -4,9 +4,10 @@
 // what parsing them gave. A later read trusts the entry without reading the file only when the key is the same AND the
 // entry is `settled`: its mtime and ctime were strictly older than a timestamp the file system gave (the `clock` file) just
 // before the bytes were read. Any write after that moment gets a ctime at least that timestamp (ctime cannot be set by
-// hand; utimes moves mtime, and ctime with it), so the key changes. An entry that is not settled (written by piv itself a
-// moment ago, or changed within the same clock tick) is used only after reading the file and comparing its hash. Atomic
-// writes give a new inode. A corrupt, foreign or other-version cache file is ignored and rebuilt; any cache I/O error
+// hand; utimes moves mtime, and ctime with it), so the key changes. piv settles what it wrote itself by the same rule when
+// it releases the state lock (it reads the files back after such a timestamp: settleWritten). An entry that is not
+// settled (the clock had not moved past its write, or it changed within the same clock tick) is used only after reading
+// the file and comparing its hash. Atomic writes give a new inode. A corrupt, foreign or other-version cache file is ignored and rebuilt; any cache I/O error
 // just leaves the cache out.
 //
 // Layout: per shard (state files; task files by number, 256 a shard) an index file whose columns hold the keys, hashes
@@ -569,7 +570,7 @@ export function beginWrites(agentsDir: string): void {
 /**
  * Records that piv just wrote `text` to `rel` (under `agentsDir`), whose parsed value is `value` (and summary fields
  * `summary`, for a split codec); null `text` drops the entry. Only inside a write scope; the entry is written by
- * endWrites, unsettled: the next reader compares its hash before use (a person could have changed the file in the same tick).
+ * endWrites, settled only if the file still holds `text` once the clock has moved past the write (settleWritten).
  */
 export async function recordWrite(agentsDir: string, rel: string, text: string | null, value: unknown, summary?: unknown[]): Promise<void> {
   const scope = scopes.get(agentsDir);
@@ -589,6 +590,11 @@ export async function recordWrite(agentsDir: string, rel: string, text: string |
   scope.pending.set(rel, { value, data: summary ?? [value], split: summary !== undefined, digest: (await hasher())(text), st });
 }
 
+/** How long a writer waits for the file system's clock to move past its writes before it settles them (ms): over two ticks of a 250 Hz clock. */
+const SETTLE_WAIT_MS = 10;
+/** What Atomics.wait sleeps on between two looks at the clock. */
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
 /**
  * The files of `pending` (written by this scope) whose entries can be settled now, when the lock is released: readThrough's
  * rule applied by the writer, which reads each file back. Their stat (taken right after each write) came before a
@@ -597,18 +603,13 @@ export async function recordWrite(agentsDir: string, rel: string, text: string |
  * least this timestamp, so the key no longer matches. The clock is given SETTLE_WAIT_MS to move past the newest write; where
  * it has not, that entry stays unsettled and the next reader checks its hash, as before. Returns the settled rels.
  */
-/** How long a writer waits for the file system's clock to move past its writes before it settles them (ms): over two ticks of a 250 Hz clock. */
-const SETTLE_WAIT_MS = 10;
-/** What Atomics.wait sleeps on between two looks at the clock. */
-const pause = new Int32Array(new SharedArrayBuffer(4));
-
 async function settleWritten(agentsDir: string, cacheDir: string, pending: Map<string, Pending>): Promise<Set<string>> {
   const settled = new Set<string>();
   const written = [...pending].filter(([, p]) => p.value !== null && p.st && p.digest);
   if (written.length === 0) return settled;
   // A write of a moment ago may share the clock's tick (coarse clocks: 4 ms at 250 Hz): wait for the next one, a few ms
   // at most, rather than leave every reader after this write to open and hash the file.
-  const newest = Math.max(...written.map(([, p]) => Math.max(p.st!.mtimeMs, p.st!.ctimeMs)));
+  const newest = written.reduce((t, [, p]) => Math.max(t, p.st!.mtimeMs, p.st!.ctimeMs), Number.NEGATIVE_INFINITY);
   const deadline = performance.now() + SETTLE_WAIT_MS;
   let marker = fsNow(cacheDir);
   while (marker <= newest && marker !== Number.NEGATIVE_INFINITY && performance.now() < deadline) {
