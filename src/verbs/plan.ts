@@ -159,7 +159,8 @@ function summarize(
     estimated_by_piv: computed.has(t.id),
     oversized: (t.estimated_tokens ?? 0) > limit,
   }));
-  const warnings = rows.filter((r) => r.oversized).map((r) => `${r.id} is estimated at ${r.estimated_tokens} tokens, over the per-task limit of ${limit}: split it into smaller tasks`);
+  // Only a pending task can still be split (a re-plan never rewrites a claimed or completed one): the others are not warned about.
+  const warnings = rows.filter((r) => r.oversized && r.status === 'pending').map((r) => `${r.id} is estimated at ${r.estimated_tokens} tokens, over the per-task limit of ${limit}: split it into smaller tasks`);
   for (const k of merge.kept) warnings.push(`${k.id} ${k.reason}`);
   return {
     feature,

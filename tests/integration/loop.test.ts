@@ -292,6 +292,17 @@ describe.concurrent('plan', () => {
     expect(head(dir)).toBe(headBefore); // plan never commits
   });
 
+  it('warns about a task over the per-task limit only while it can still be split (pending), and flags every one', async ({ expect }) => {
+    const dir = copyOf(AFTER_ONE);
+    edit(dir, '.agents/config.yaml', (text) => text.replace(/task_limit: \d+/, 'task_limit: 1'));
+    const r = await ok(dir, ['plan', '-', '--json', '--add'], { input: SEED_PLAN });
+    const result = r.json.result;
+    expect(result.tasks.map((t: { id: string; oversized: boolean }) => [t.id, t.oversized])).toEqual(['task-001', 'task-002', 'task-003', 'task-004', 'task-005'].map((id) => [id, true]));
+    expect(result.tasks[0].status).toBe('completed');
+    const split = result.warnings.filter((w: string) => w.includes('split it into smaller tasks'));
+    expect(split.map((w: string) => w.split(' ')[0])).toEqual(['task-002', 'task-003', 'task-004', 'task-005']);
+  });
+
   it('refuses to drop a pending task another task depends on: exit 2 and nothing written', async ({ expect }) => {
     const dir = copyOf(SEEDED);
     const before = snapshot(dir);
