@@ -202,8 +202,7 @@ async function main() {
           name: 'piv execute --json',
           argv: [BIN, 'execute', '--json'],
           onOutput: (out) => (claimed = JSON.parse(out).result.task?.id ?? null),
-          after: () => (claimed ? run([BIN, 'release', claimed], g.dir) : null),
-          afterName: 'piv release',
+          after: () => (claimed ? [['piv release', run([BIN, 'release', claimed], g.dir)]] : []),
         },
       ];
       // Every peer's command takes seconds at some size: a third of the runs (at least 3) keeps the table in minutes.

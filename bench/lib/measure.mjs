@@ -42,10 +42,11 @@ export function run(argv, cwd, { rss = false, extraEnv = {}, okCodes = [0] } = {
 }
 
 /**
- * Times every command of `list` (each { name, argv, cwd? (default `cwd`), extraEnv?, slow?, onOutput?(stdout), after?() → run result, afterName? })
+ * Times every command of `list` (each { name, argv, cwd? (default `cwd`), extraEnv?, slow?, onOutput?(stdout), after?() })
  * `runs` times, interleaved after one warm-up run each; a `slow` command gets a third of the runs (at least 3). Then
- * `rssRuns` memory runs each (node processes only: the probe rides NODE_OPTIONS). Returns name → stats (ms) and rss_kb
- * (largest of the memory runs, null without them); what `after` returned is timed under afterName.
+ * `rssRuns` memory runs each (node processes only: the probe rides NODE_OPTIONS). `after` runs after each run of its
+ * command and returns [name, run result] pairs, timed under those names (rss_kb null). Returns name → stats (ms) and
+ * rss_kb (largest of the memory runs, null without them).
  */
 export function measure(list, cwd, runs, { rssRuns = 3 } = {}) {
   const samples = new Map(list.map((c) => [c.name, []]));
@@ -61,8 +62,7 @@ export function measure(list, cwd, runs, { rssRuns = 3 } = {}) {
       const r = run(c.argv, c.cwd ?? cwd, { extraEnv: c.extraEnv });
       samples.get(c.name).push(r.ms);
       c.onOutput?.(r.stdout);
-      const a = c.after?.();
-      if (a) (after.get(c.afterName) ?? after.set(c.afterName, []).get(c.afterName)).push(a.ms);
+      for (const [name, result] of c.after?.() ?? []) (after.get(name) ?? after.set(name, []).get(name)).push(result.ms);
     }
   }
   const out = {};
