@@ -156,11 +156,15 @@ export async function recentCommits(root: string, n: number): Promise<{ hash: st
 }
 
 /**
- * Builds a task commit message: `<type>(<scope>): <name>` (no scope when it is empty or repeats the type), the body,
- * then the trailers `Piv-Task: <id>` and, when a feature is open, `Piv-Feature: <feature>`.
+ * Builds a task commit message: `<type>(<scope>): <name>` (no scope when it is empty or repeats the type; a name that
+ * starts with `<scope>:` loses that prefix, which the scope already says), the body, then the trailers
+ * `Piv-Task: <id>` and, when a feature is open, `Piv-Feature: <feature>`.
  */
 export function taskCommitMessage(type: string, scope: string | null, name: string, id: string, body?: string, feature?: string | null): string {
-  const subject = `${type}${scope && scope !== type ? `(${scope})` : ''}: ${name}`;
+  const scoped = scope && scope !== type ? scope : null;
+  const prefix = scoped ? `${scoped.toLowerCase()}:` : null;
+  const rest = prefix && name.toLowerCase().startsWith(prefix) ? name.slice(prefix.length).trimStart() : '';
+  const subject = `${type}${scoped ? `(${scoped})` : ''}: ${rest || name}`;
   return `${subject}\n\n${body ? `${body}\n\n` : ''}${TASK_TRAILER}: ${id}\n${feature ? `${FEATURE_TRAILER}: ${feature}\n` : ''}`;
 }
 
