@@ -89,7 +89,6 @@ async function measurePlan(runs) {
   }
 }
 
-
 const fmt = (s) => (s ? `${String(Math.round(s.median)).padStart(5)} ms  (${Math.round(s.p25)}–${Math.round(s.p75)}, max ${Math.round(s.max)})` : '');
 const mb = (kb) => (kb ? `${(kb / 1024).toFixed(0).padStart(4)} MB` : '');
 

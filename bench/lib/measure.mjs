@@ -20,6 +20,7 @@ export const stats = (ms) => {
   return { median: r(quantile(s, 0.5)), p25: r(quantile(s, 0.25)), p75: r(quantile(s, 0.75)), min: r(s[0]), max: r(s.at(-1)), runs: s.length };
 };
 
+/** The environment every measured process gets: no colours, no agent id or Claude Code session of the shell that runs the bench. */
 export const env = { ...process.env, NO_COLOR: '1', PIV_AGENT: '', CLAUDECODE: '' };
 
 /**
@@ -58,7 +59,7 @@ export function measure(list, cwd, runs, { rssRuns = 3 } = {}) {
   }
   for (let i = 0; i < runs; i++) {
     for (const c of list) {
-      if (c.slow && i >= Math.max(3, Math.ceil(runs / 3))) continue; // the uncached path is slow at 10,000 tasks: fewer runs
+      if (c.slow && i >= Math.max(3, Math.ceil(runs / 3))) continue; // seconds a run (an uncached read, a peer): fewer runs
       const r = run(c.argv, c.cwd ?? cwd, { extraEnv: c.extraEnv });
       samples.get(c.name).push(r.ms);
       c.onOutput?.(r.stdout);
