@@ -150,9 +150,11 @@ async function doneInSwarm(ctx: { root: string; now: string; agent: string; mode
     const message = completionMessage(completed, counted, mode.feature);
     const include = new Set([...selection.include, STATE_PATHS.task(before.id)]);
     await writeTask(root, completed);
+    failpoint('done:after-task-write');
     if (usage) {
       await recordUsage(root, agent, usage, now, before.id, counted);
       include.add(STATE_PATHS.agentState(agent));
+      failpoint('done:after-state-write');
     }
     const local = await commitPaths(root, [...include].sort(), message);
     failpoint('done:after-local-commit');

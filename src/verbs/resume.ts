@@ -66,12 +66,12 @@ export interface ResumeResult {
 /** The longest brief `resume --brief` renders: Claude Code keeps hook context up to 10,000 characters inline. */
 export const BRIEF_MAX_CHARS = 8_000;
 
-
 /**
  * Loads the feature for a fresh context and repairs crash leftovers (DESIGN §2, "a crash at any instant leaves state resume
  * can read"). In one working tree, under the lock: a task marked completed whose commit never happened is committed now when its
  * last attempt passed (the completion was decided, only the commit was lost), else goes back to in_progress; temporary files of
- * killed writes are removed. In a swarm: a task commit of this agent's tree that never landed is landed. Everywhere: expired
+ * killed writes are removed. In a swarm: a completion this agent's tree decided but never committed is committed, and a task
+ * commit of the tree that never landed is landed. Everywhere: expired
  * claims of other agents go back to pending (recorded in their notes), this agent's own claim is renewed, and a new usage
  * session starts (tokens at 0). Then runs the baseline tests (config commands.test) unless `baseline` is false.
  * Throws `no_session` (exit 2). A failing baseline is reported in the result (the CLI exits 1).
@@ -97,7 +97,13 @@ export async function resume(opts: ResumeOptions = {}): Promise<ResumeResult> {
     });
   } else {
     const { recoverTree } = await import('../swarm/land.js');
-    repairs.push(...(await withStateLock(root, () => recoverTree(root, mode, agent))));
+    repairs.push(
+      ...(await withStateLock(root, async () => {
+        // A completion killed before its local commit is committed here first; recoverTree then lands it like any other.
+        const finished = await finishTreeCompletions(root, agent, mode.feature, now);
+        return [...finished, ...(await recoverTree(root, mode, agent))];
+      })),
+    );
   }
   const { result } = await transact(root, mode, async (view) => {
     if (!view.session) throw new PivError('no_session', 'no feature session is open', { hint: 'Open one with `piv discuss <feature>`.' });
@@ -198,24 +204,58 @@ export function renderBrief(r: ResumeResult): string {
  * Otherwise (or when git refuses) the task goes back to in_progress with a note, to be completed again.
  */
 async function repairCompletion(root: string, task: Task, tasks: readonly Task[], feature: string, now: string, leaseMs: number): Promise<Repair> {
-  const last = task.attempts.at(-1);
-  if (last?.passed && last.at === task.completed_at && task.owner) {
-    const { completionMessage, countAttemptUsage, selectPaths } = await import('./done.js');
-    const { commitPaths } = await import('../git/git.js');
-    try {
-      const selection = await selectPaths(root, task, task.owner, tasks, {});
-      // The tokens reported with the completion, when the crash came before they reached the agent's state.
-      const counted = await countAttemptUsage(root, task.owner, task.id, last, now);
-      const include = [...new Set([...selection.include, STATE_PATHS.task(task.id), ...(counted ? [STATE_PATHS.agentState(task.owner)] : [])])].sort();
-      const commit = await commitPaths(root, include, completionMessage(task, last, feature));
-      return { task: task.id, kind: 'finished_completion', message: `${task.id} had passed verify and been marked completed, but its commit never happened: committed now as ${commit.slice(0, 7)}` };
-    } catch (error) {
-      if (!(error instanceof PivError)) throw error;
-    }
-  }
+  const finished = await commitDecidedCompletion(root, task, tasks, feature, now);
+  if (finished) return finished;
   const reverted = revertUncommittedCompletion(task, now, leaseMs);
   await writeTask(root, reverted);
   return { task: task.id, kind: 'uncommitted_completion', message: `${task.id} was marked completed but no commit carries "Piv-Task: ${task.id}": back to in_progress (owner ${reverted.owner ?? 'none'}); run piv done ${task.id} again` };
+}
+
+/** Whether `task` was decided complete: its last attempt passed at the completion time, and someone owns it. */
+const decided = (task: Task) => {
+  const last = task.attempts.at(-1);
+  return task.status === 'completed' && task.owner !== null && last?.passed === true && last.at === task.completed_at;
+};
+
+/**
+ * Makes the commit a completion's crash lost, as `piv done` would have: the task's files, its YAML and, when the crash came
+ * before the reported tokens reached the agent's state, that state with them added (countAttemptUsage: never twice).
+ * Returns the repair, or null when the completion was not decided (decided()) or git refused the commit.
+ */
+async function commitDecidedCompletion(root: string, task: Task, tasks: readonly Task[], feature: string, now: string): Promise<Repair | null> {
+  if (!decided(task)) return null;
+  const last = task.attempts.at(-1)!;
+  const { completionMessage, countAttemptUsage, selectPaths } = await import('./done.js');
+  const { commitPaths } = await import('../git/git.js');
+  try {
+    const selection = await selectPaths(root, task, task.owner!, tasks, {});
+    const counted = await countAttemptUsage(root, task.owner!, task.id, last, now);
+    const include = [...new Set([...selection.include, STATE_PATHS.task(task.id), ...(counted ? [STATE_PATHS.agentState(task.owner!)] : [])])].sort();
+    const commit = await commitPaths(root, include, completionMessage(task, last, feature));
+    return { task: task.id, kind: 'finished_completion', message: `${task.id} had passed verify and been marked completed, but its commit never happened: committed now as ${commit.slice(0, 7)}` };
+  } catch (error) {
+    if (!(error instanceof PivError)) throw error;
+    return null;
+  }
+}
+
+/**
+ * In a swarm agent's tree: the completions of `agent` that `piv done` decided and wrote but was killed before committing
+ * (the task's YAML changed since HEAD), committed now (commitDecidedCompletion) so that recoverTree lands them. Left as
+ * they are when git refuses: `piv done` again completes them.
+ */
+async function finishTreeCompletions(root: string, agent: string, feature: string, now: string): Promise<Repair[]> {
+  const tasks = await readTasks(root);
+  const candidates = tasks.filter((t) => decided(t) && t.owner === agent);
+  if (candidates.length === 0) return [];
+  const { changedPaths } = await import('../git/git.js');
+  const changed = new Set(await changedPaths(root, candidates.map((t) => STATE_PATHS.task(t.id))));
+  const repairs: Repair[] = [];
+  for (const t of candidates.filter((c) => changed.has(STATE_PATHS.task(c.id)))) {
+    const repair = await commitDecidedCompletion(root, t, tasks, feature, now);
+    if (repair) repairs.push(repair);
+  }
+  return repairs;
 }
 
 /** Removes temporary files that a write killed halfway left next to piv's files (write-file-atomic names them <file>.<number>). */

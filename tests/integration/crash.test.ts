@@ -19,8 +19,8 @@ function doneKilledAt(dir: string, point: string): { signal: NodeJS.Signals | nu
   return { signal: r.signal, status: r.status };
 }
 
-/** After any crash and `piv resume`: the task finishes (done again if needed) and exactly one commit carries it. */
-function expectRecovered(dir: string, rev = 'HEAD', tree = dir): void {
+/** After any crash and `piv resume`: the task finishes (done again if needed) and exactly one commit carries it. Returns resume's repair kinds. */
+function expectRecovered(dir: string, rev = 'HEAD', tree = dir): string[] {
   const resumed = piv(tree, ['resume', '--no-baseline', '--json']);
   expect([resumed.code, resumed.stderr]).toEqual([0, '']);
   const state = piv(tree, ['status', '--json']).json.result.tasks.find((t: { id: string }) => t.id === 'task-001');
@@ -37,6 +37,7 @@ function expectRecovered(dir: string, rev = 'HEAD', tree = dir): void {
   expect(git(dir, 'show', `${rev}:src/user.js`)).toBe('export class User {}\n'); // the work is in history
   expect(piv(tree, ['validate', '--stage', 'state', '--no-report']).code).toBe(0);
   expect(gitStatus(tree).filter((l) => !l.includes('.agents/state/agents/'))).toEqual([]);
+  return resumed.json.result.repairs.map((r: { kind: string }) => r.kind);
 }
 
 describe('one working tree', () => {
@@ -90,7 +91,7 @@ describe('a swarm working tree', () => {
     cleanups.push(() => swarm.cleanup());
   });
 
-  it.each(['done:after-verify', 'done:after-local-commit', 'done:after-land'])('killed at %s: resume lands or follows the task commit; the branch gets it once', (point) => {
+  it.each(FAILPOINTS.filter((p) => p !== 'done:after-commit'))('killed at %s: resume lands or follows the task commit; the branch gets it once', (point) => {
     const copy = cloneRepo(swarm.main);
     cleanups.push(copy.cleanup);
     const main = copy.dir;
@@ -104,7 +105,9 @@ describe('a swarm working tree', () => {
 
     write(tree, { 'src/user.js': 'export class User {}\n' });
     expect(doneKilledAt(tree, point)).toEqual({ signal: 'SIGKILL', status: null });
-    expectRecovered(main, 'piv/crash', tree);
+    const repairs = expectRecovered(main, 'piv/crash', tree);
+    // Killed between its writes and its local commit, the decided completion is committed by resume, then landed.
+    if (point === 'done:after-task-write' || point === 'done:after-state-write') expect(repairs).toEqual(['finished_completion', 'landed']);
     expect(taskCommitsOn(main, 'piv/crash').map((c) => c.task)).toEqual(['task-002', 'task-001']);
   });
 });
