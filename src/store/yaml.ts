@@ -17,6 +17,15 @@ export interface Source {
 }
 
 /**
+ * The hint for a YAML syntax error: for yaml's BLOCK_AS_IMPLICIT_KEY ("Nested mappings are not allowed in compact
+ * mappings"), what a plain value holding ": " gives (`done: a: b`), how to write it; else the general advice.
+ */
+function syntaxHint(code: string, kind: string): string {
+  if (code === 'BLOCK_AS_IMPLICIT_KEY') return `A value that contains ": " must be quoted (done: "Login works: 200 OK") or written as a block (done: >-, then the text indented on the next lines).`;
+  return `Fix the YAML syntax of this ${kind} (indentation, quotes, a missing colon).`;
+}
+
+/**
  * Parses YAML (or JSON, which is YAML) text and validates it against `schema`.
  * Returns the schema's output (defaults applied).
  * Throws PivError `invalid_file` (exit 2) naming `source.file`, the line and the dotted field, with a hint;
@@ -33,7 +42,7 @@ export function parseYaml<S extends z.ZodMiniType>(text: string, schema: S, sour
     throw new PivError(code, `${source.file}${line ? `:${line}` : ''}: YAML syntax error: ${what}`, {
       file: source.file,
       line,
-      hint: `Fix the YAML syntax of this ${source.kind} (indentation, quotes, a missing colon).`,
+      hint: syntaxHint(syntax.code, source.kind),
     });
   }
   let data: unknown;

@@ -65,6 +65,15 @@ describe('parseYaml errors name the file, the line and the field', () => {
     expect(e.message).toMatch(/^\.agents\/tasks\/task-001\.yaml:\d+: YAML syntax error/);
   });
 
+  it('a plain value holding ": " gets a hint to quote it; other syntax errors the general one', () => {
+    const text = valid.replace(/^blocker: .*$/m, 'blocker: the login works: 200 OK');
+    const e = errorOf(() => parseYaml(text, TaskSchema, source));
+    expect(e.message).toMatch(/^\.agents\/tasks\/task-001\.yaml:\d+: YAML syntax error: Nested mappings/);
+    expect(e.line).toBe(text.split('\n').findIndex((l) => l.startsWith('blocker: ')) + 1);
+    expect(e.hint).toContain('must be quoted (done: "Login works: 200 OK")');
+    expect(errorOf(() => parseYaml('id: task-001\nname: [unclosed\n', TaskSchema, source)).hint).toContain('Fix the YAML syntax of this task file');
+  });
+
   it('brackets inside a multi-line quoted scalar do not count as nesting (a verify output tail full of ANSI codes)', () => {
     const tail = Array.from({ length: 200 }, (_, i) => `\\e[33m\\e[2m✓ test ${i}\\e[22m`).join('\n\n      ');
     const withTail = { ...task('task-001'), attempts: [{ at: '2026-01-01T00:00:00.000Z', agent: 'main', exit_code: 0, passed: true, skipped: false, duration_ms: 5, timed_out: false, output_tail: tail }] };
