@@ -96,7 +96,7 @@ describe.concurrent('invalid state files', () => {
     const line = lineOf(dir, '.agents/tasks/task-002.yaml', /^priority: high: oops$/);
     const { stderr, error } = await refused(dir, ['execute'], 2, 'invalid_file');
     expect(stderr).toContain(`piv execute: .agents/tasks/task-002.yaml:${line}: YAML syntax error`);
-    expect(stderr).toContain('  hint: Fix the YAML syntax of this task file');
+    expect(stderr).toContain('  hint: A value that contains ": " must be quoted'); // the case of a plain value holding ": "
     expect(error).toMatchObject({ file: '.agents/tasks/task-002.yaml', line });
     expect(taskYaml(SEEDED, 'task-001').status).toBe('pending');
   });
