@@ -5,7 +5,7 @@ import { PivError } from '../errors.js';
 import type { CommandResult } from '../exec/run.js';
 import { existsSync } from 'node:fs';
 import { gitDirs } from '../git/worktrees.js';
-import { layout, readAgentState, readAgentStates, readConfig, readTasks, requireSession, STATE_PATHS, withStateLock, writeAgentState, writeTask } from '../store/index.js';
+import { layout, readAgentState, readAgentStates, readConfig, readTask, readTasks, requireSession, STATE_PATHS, withStateLock, writeAgentState, writeTask } from '../store/index.js';
 import type { Checkpoint, Task } from '../store/schemas.js';
 import { transact } from '../swarm/transact.js';
 import { stateContext, type BaseOptions } from './context.js';
@@ -245,13 +245,21 @@ async function commitDecidedCompletion(root: string, task: Task, tasks: readonly
  * they are when git refuses: `piv done` again completes them.
  */
 async function finishTreeCompletions(root: string, agent: string, feature: string, now: string): Promise<Repair[]> {
-  const tasks = await readTasks(root);
-  const candidates = tasks.filter((t) => decided(t) && t.owner === agent);
-  if (candidates.length === 0) return [];
+  // One git status of the tasks folder first: a tree without a changed task file (the usual case) reads no task.
   const { changedPaths } = await import('../git/git.js');
-  const changed = new Set(await changedPaths(root, candidates.map((t) => STATE_PATHS.task(t.id))));
+  const ids = (await changedPaths(root, [STATE_PATHS.tasksDir])).map((p) => p.slice(STATE_PATHS.tasksDir.length + 1)).filter((name) => /^task-\d+\.yaml$/.test(name)).map((name) => name.slice(0, -'.yaml'.length));
+  const found: Task[] = [];
+  for (const id of ids) {
+    const task = await readTask(root, id).catch((error: unknown) => {
+      if (error instanceof PivError && error.code === 'not_found') return null; // deleted: nothing to complete
+      throw error;
+    });
+    if (task && decided(task) && task.owner === agent) found.push(task);
+  }
+  if (found.length === 0) return [];
+  const tasks = await readTasks(root);
   const repairs: Repair[] = [];
-  for (const t of candidates.filter((c) => changed.has(STATE_PATHS.task(c.id)))) {
+  for (const t of found) {
     const repair = await commitDecidedCompletion(root, t, tasks, feature, now);
     if (repair) repairs.push(repair);
   }
