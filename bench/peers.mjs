@@ -7,11 +7,10 @@
 // Not measured: beads (`bd ready`): its npm package downloads its binary from GitHub at install, which this machine's
 // network does not reach.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BIN, generateGraph } from './lib/graph.mjs';
+import { BIN, generateGraph, tempGitRepo } from './lib/graph.mjs';
 import { machine, measure, run } from './lib/measure.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -61,18 +60,6 @@ function installPeers() {
   return Object.fromEntries(Object.entries(PEERS).map(([key, p]) => [key, installed(p) ? path.join(PEERS_DIR, 'node_modules', '.bin', p.bin) : { error: error ?? 'not installed' }]));
 }
 
-/** A new git repository in a temporary folder (the peers, like piv, keep their tasks in the repository). */
-function gitRepo(prefix) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
-  const git = (...a) => execFileSync('git', a, { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
-  git('init', '-q', '-b', 'main');
-  git('config', 'user.email', 'bench@example.com');
-  git('config', 'user.name', 'bench');
-  git('config', 'commit.gpgsign', 'false');
-  writeFileSync(path.join(dir, 'README.md'), '# bench\n');
-  return { dir, commit: () => (git('add', '-A'), git('commit', '-q', '-m', 'tasks')) };
-}
-
 const BACKLOG_STATUS = { pending: 'To Do', in_progress: 'In Progress', completed: 'Done', blocked: 'To Do', failed: 'To Do' };
 /** Backlog.md and Taskmaster know high, medium and low. */
 const PRIORITY3 = { critical: 'high', high: 'high', medium: 'medium', low: 'low' };
@@ -104,13 +91,13 @@ function backlogTask(t) {
 
 /** A Backlog.md project (made by `backlog init`, remote operations off: there is no remote) holding `tasks`, one file each. */
 function backlogRepo(tasks, bin) {
-  const repo = gitRepo(`peer-backlog-${tasks.length}-`);
+  const repo = tempGitRepo(`peer-backlog-${tasks.length}-`);
   run([bin, 'init', 'bench', '--defaults'], repo.dir);
   run([bin, 'config', 'set', 'remoteOperations', 'false'], repo.dir);
   const folder = path.join(repo.dir, 'backlog', 'tasks');
   mkdirSync(folder, { recursive: true });
   for (const t of tasks) writeFileSync(path.join(folder, `task-${num(t.id)} - ${t.name.replace(/ /g, '-')}.md`), backlogTask(t));
-  repo.commit();
+  repo.commit('tasks');
   return repo.dir;
 }
 
@@ -118,7 +105,7 @@ const TASKMASTER_STATUS = { pending: 'pending', in_progress: 'in-progress', comp
 
 /** A Taskmaster project (made by `task-master init`) whose tasks.json (tag `master`) holds `tasks`, as `add-task` writes them. */
 function taskmasterRepo(tasks, bin) {
-  const repo = gitRepo(`peer-taskmaster-${tasks.length}-`);
+  const repo = tempGitRepo(`peer-taskmaster-${tasks.length}-`);
   run([bin, 'init', '--yes', '--skip-install', '--no-git', '--no-aliases'], repo.dir);
   const list = tasks.map((t) => ({
     id: String(num(t.id)),
@@ -135,7 +122,7 @@ function taskmasterRepo(tasks, bin) {
   const doc = { master: { tasks: list, metadata: { version: '1.0.0', lastModified: at, taskCount: list.length, completedCount: list.filter((t) => t.status === 'done').length, tags: ['master'] } } };
   mkdirSync(path.join(repo.dir, '.taskmaster', 'tasks'), { recursive: true });
   writeFileSync(path.join(repo.dir, '.taskmaster', 'tasks', 'tasks.json'), JSON.stringify(doc, null, 2) + '\n');
-  repo.commit();
+  repo.commit('tasks');
   return repo.dir;
 }
 

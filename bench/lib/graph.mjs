@@ -83,21 +83,30 @@ function piv(dir, args) {
 }
 
 /**
- * A fresh git repository in a temporary folder holding a piv feature with `count` random tasks (see randomTasks): `piv init`
- * and `piv discuss` make the state, the store's own `writeTask` (dist/store/index.js) writes every task file.
- * Returns the folder, the tasks and `cleanup()`. Needs `npm run build` first.
+ * A new git repository in a temporary folder named `prefix`…, with a committer set and a README (not yet committed).
+ * Returns its folder and `commit(message)`, which commits every file in it. The peers' benchmark uses it too.
  */
-export async function generateGraph(count, opts = {}) {
-  const { writeTask } = await import(path.join(ROOT, 'dist', 'store', 'index.js'));
-  const dir = mkdtempSync(path.join(os.tmpdir(), `piv-bench-${count}-`));
+export function tempGitRepo(prefix) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
   const git = (...a) => execFileSync('git', a, { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
   git('init', '-q', '-b', 'main');
   git('config', 'user.email', 'bench@example.com');
   git('config', 'user.name', 'bench');
   git('config', 'commit.gpgsign', 'false');
   writeFileSync(path.join(dir, 'README.md'), '# bench\n');
-  git('add', '-A');
-  git('commit', '-q', '-m', 'init');
+  return { dir, commit: (message) => (git('add', '-A'), git('commit', '-q', '-m', message)) };
+}
+
+/**
+ * A fresh git repository in a temporary folder holding a piv feature with `count` random tasks (see randomTasks): `piv init`
+ * and `piv discuss` make the state, the store's own `writeTask` (dist/store/index.js) writes every task file.
+ * Returns the folder, the tasks and `cleanup()`. Needs `npm run build` first.
+ */
+export async function generateGraph(count, opts = {}) {
+  const { writeTask } = await import(path.join(ROOT, 'dist', 'store', 'index.js'));
+  const repo = tempGitRepo(`piv-bench-${count}-`);
+  const dir = repo.dir;
+  repo.commit('init');
   piv(dir, ['init', '--agents', 'none']);
   piv(dir, ['discuss', 'bench', '--title', `Benchmark graph of ${count} tasks`]);
   const tasks = randomTasks(count, opts);

@@ -58,6 +58,25 @@ function sameSizeEdit(file: string, from: string, to: string): void {
   expect(statSync(file).mtimeMs).toBe(before.mtimeMs);
 }
 
+/** Reads with task-001's mtime an hour ahead (so its row is left unsettled), then sets its mtime back to PAST. */
+async function readUnsettled(): Promise<void> {
+  const future = Math.floor(Date.now() / 1000) + 3600;
+  utimesSync(taskFile('task-001'), future, future);
+  await readTasks(dir);
+  expect(entryOf('task-001')!.settled).toBe(0);
+  utimesSync(taskFile('task-001'), PAST, PAST);
+}
+
+/** Gives task-001's unsettled row the file's present stat key, as if the row had been made from the file as it is now; returns the key. */
+function rowKeyFromFile(): number[] {
+  const st = statSync(taskFile('task-001'));
+  const cache = shard('tasks-0');
+  const i = cache.rel.indexOf('tasks/task-001.yaml');
+  cache.key.splice(4 * i, 4, st.size, st.mtimeMs, st.ctimeMs, st.ino);
+  writeFileSync(shardFile('tasks-0'), JSON.stringify(cache));
+  return [st.size, st.mtimeMs, st.ctimeMs, st.ino];
+}
+
 beforeEach(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'piv-cache-'));
   mkdirSync(path.join(agents(), 'tasks'), { recursive: true });
@@ -91,19 +110,11 @@ describe('the state cache', () => {
   });
 
   it('an entry whose file is not safely older than the read is kept unsettled, and compared by content before use', async () => {
-    const future = Math.floor(Date.now() / 1000) + 3600;
-    utimesSync(taskFile('task-001'), future, future);
-    await readTasks(dir);
-    expect(entryOf('task-001')!.settled).toBe(0);
+    await readUnsettled();
     // The case no stat can tell (a rewrite in the same clock tick): the key matches the file, the bytes do not.
-    utimesSync(taskFile('task-001'), PAST, PAST);
     sameSizeEdit(taskFile('task-001'), 'Alpha one', 'Delta one');
-    const st = statSync(taskFile('task-001'));
-    const cache = shard('tasks-0');
-    const i = cache.rel.indexOf('tasks/task-001.yaml');
-    cache.key.splice(4 * i, 4, st.size, st.mtimeMs, st.ctimeMs, st.ino);
-    writeFileSync(shardFile('tasks-0'), JSON.stringify(cache));
-    expect(entryOf('task-001')).toMatchObject({ key: [st.size, st.mtimeMs, st.ctimeMs, st.ino], settled: 0 });
+    const key = rowKeyFromFile();
+    expect(entryOf('task-001')).toMatchObject({ key, settled: 0 });
     expect((await readTaskSummaries(dir))[0]!.name).toBe('Delta one');
     expect((await readTasks(dir))[0]!.name).toBe('Delta one');
   });
@@ -203,17 +214,9 @@ describe('the state cache', () => {
   });
 
   it('a reader outside the lock that only confirms a few unsettled rows by their hash leaves the shard as it is', async () => {
-    const future = Math.floor(Date.now() / 1000) + 3600;
-    utimesSync(taskFile('task-001'), future, future);
-    await readTasks(dir);
-    expect(entryOf('task-001')!.settled).toBe(0);
-    utimesSync(taskFile('task-001'), PAST, PAST);
+    await readUnsettled();
     // The row made unsettled with the file's present key: a reader checks its hash and uses it.
-    const st = statSync(taskFile('task-001'));
-    const cache = shard('tasks-0');
-    const i = cache.rel.indexOf('tasks/task-001.yaml');
-    cache.key.splice(4 * i, 4, st.size, st.mtimeMs, st.ctimeMs, st.ino);
-    writeFileSync(shardFile('tasks-0'), JSON.stringify(cache));
+    rowKeyFromFile();
     const before = readFileSync(shardFile('tasks-0'), 'utf8');
     expect((await readTaskSummaries(dir)).map((t) => t.name)).toEqual(['Alpha one', 'Bravo two']);
     expect(readFileSync(shardFile('tasks-0'), 'utf8')).toBe(before);
