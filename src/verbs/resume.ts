@@ -251,7 +251,8 @@ async function finishTreeCompletions(root: string, agent: string, feature: strin
   const found: Task[] = [];
   for (const id of ids) {
     const task = await readTask(root, id).catch((error: unknown) => {
-      if (error instanceof PivError && error.code === 'not_found') return null; // deleted: nothing to complete
+      // Deleted, or broken by hand: not a completion piv wrote (the branch, not this file, is what the swarm reads).
+      if (error instanceof PivError && (error.code === 'not_found' || error.code === 'invalid_file')) return null;
       throw error;
     });
     if (task && decided(task) && task.owner === agent) found.push(task);
