@@ -78,6 +78,16 @@ describe('a swarm on one machine', () => {
     expect(pruned.kept).toEqual([expect.objectContaining({ agent: 'b', reason: 'holds task-001' })]);
   });
 
+  it('resume in an agent tree with a task file broken by hand repairs nothing there and still resumes (the swarm reads the branch)', () => {
+    swarm = plannedRepo('broken', 2);
+    const a = claimIn(swarm.main, 'a');
+    edit(a.swarm.worktree, '.agents/tasks/task-002.yaml', (t) => t.replace(/^priority: .*$/m, 'priority: high: oops'));
+    const resumed = piv(a.swarm.worktree, ['resume', '--no-baseline', '--json']);
+    expect([resumed.code, resumed.stderr]).toEqual([0, '']);
+    expect(resumed.json.result.repairs).toEqual([]);
+    expect(resumed.json.result.current).toMatchObject({ id: a.task.id, owner: 'a' });
+  });
+
   it('two agents adding tasks at once get different ids: the plan lands on the branch by compare-and-swap', async () => {
     swarm = plannedRepo('ids', 1);
     const main = swarm.main;
