@@ -7,8 +7,8 @@
 // hand; utimes moves mtime, and ctime with it), so the key changes. piv settles what it wrote itself by the same rule when
 // it releases the state lock (it reads the files back after such a timestamp: settleWritten). An entry that is not
 // settled (the clock had not moved past its write, or it changed within the same clock tick) is used only after reading
-// the file and comparing its hash. Atomic writes give a new inode. A corrupt, foreign or other-version cache file is ignored and rebuilt; any cache I/O error
-// just leaves the cache out.
+// the file and comparing its hash. Atomic writes give a new inode. A corrupt, foreign or other-version cache file is
+// ignored and rebuilt; any cache I/O error just leaves the cache out.
 //
 // Layout: per shard (state files; task files by number, 256 a shard) an index file whose columns hold the keys, hashes
 // and what hot verbs read (a summary, for tasks), and for tasks a `.full` file with the full values by hash. Columns
@@ -208,6 +208,9 @@ function fsNow(cacheDir: string): number {
   }
 }
 
+/** The settled rule: a file whose mtime and ctime are both strictly older than `marker` (an fsNow taken before its bytes were read). */
+const settledBy = (st: Pick<Stats, 'mtimeMs' | 'ctimeMs'>, marker: number) => st.mtimeMs < marker && st.ctimeMs < marker;
+
 let sha: ((bytes: Uint8Array | string) => string) | undefined;
 /** sha-256 of bytes, base64url, 128 bits (node:crypto is loaded only when something is hashed). */
 async function hasher(): Promise<(bytes: Uint8Array | string) => string> {
@@ -362,8 +365,6 @@ export async function readThrough<V, S = V>(agentsDir: string, rels: readonly st
     }
 
     let removed = false;
-    /** Rows this read only confirmed (their bytes hashed to the row's hash) and found settled now. */
-    let confirmed = 0;
     if (toRead.length > 0) {
       // Taken before any bytes are read: an entry whose mtime and ctime are older than it is settled.
       marker ??= on ? fsNow(cacheDir) : Number.NEGATIVE_INFINITY;
@@ -385,16 +386,13 @@ export async function readThrough<V, S = V>(agentsDir: string, rels: readonly st
         }
         const digest = hash(bytes);
         const cacheable = on && st !== null && st.isFile();
-        const settled = cacheable && st.mtimeMs < marker && st.ctimeMs < marker;
+        const settled = cacheable && settledBy(st, marker);
         if (row && row.hash === digest) {
           // The bytes the row was made from: its data stands.
           const f = needFull ? fullOf(full(fullShardOf(rel)), rel) : undefined;
           if (!needFull || (f && f[0] === digest)) {
             out[i] = found(rel, shard, undefined, row, f?.[1]);
-            if (settled && !row.settled) {
-              shard.changes.set(rel, { ...row, settled: true });
-              confirmed++;
-            }
+            if (settled && !row.settled) shard.changes.set(rel, { ...row, settled: true });
             continue;
           }
         }
@@ -438,11 +436,6 @@ export async function readThrough<V, S = V>(agentsDir: string, rels: readonly st
       // Under the state lock: what this read learnt is written with the lock's writes, once, when it is released.
       for (const [rel, row] of s.changes) if (!scope.pending.has(rel)) scope.learnt.set(rel, row);
       for (const f of groupFulls) for (const [rel, e] of f.changes) if (!scope.pending.has(rel)) scope.learntFull.set(rel, e);
-    } else if (!removed && confirmed === s.changes.size && confirmed <= FEW_UNSETTLED && groupFulls.every((f) => f.changes.size === 0)) {
-      // Outside the lock, a few rows piv wrote a moment ago only confirmed: rewriting the shard (and loading the atomic
-      // writer) would cost a reader after every write more than checking them again; the next verb that takes the lock
-      // settles them with its own writes.
-      s.changes.clear();
     } else if (await writeShards(cacheDir, [s], groupFulls)) wrote = true;
     indexes.delete(name);
     fulls.clear();
@@ -618,7 +611,7 @@ async function settleWritten(agentsDir: string, cacheDir: string, pending: Map<s
   }
   const hash = await hasher();
   for (const [rel, p] of written) {
-    if (!(p.st!.mtimeMs < marker && p.st!.ctimeMs < marker)) continue;
+    if (!settledBy(p.st!, marker)) continue;
     try {
       if (hash(readFileSync(path.join(agentsDir, rel))) === p.digest) settled.add(rel);
     } catch {

@@ -71,9 +71,8 @@ export const BRIEF_MAX_CHARS = 8_000;
  * can read"). In one working tree, under the lock: a task marked completed whose commit never happened is committed now when its
  * last attempt passed (the completion was decided, only the commit was lost), else goes back to in_progress; temporary files of
  * killed writes are removed. In a swarm: a completion this agent's tree decided but never committed is committed, and a task
- * commit of the tree that never landed is landed. Everywhere: expired
- * claims of other agents go back to pending (recorded in their notes), this agent's own claim is renewed, and a new usage
- * session starts (tokens at 0). Then runs the baseline tests (config commands.test) unless `baseline` is false.
+ * commit of the tree that never landed is landed. Everywhere: expired claims of other agents go back to pending (recorded
+ * in their notes), this agent's own claim is renewed, and a new usage session starts (tokens at 0). Then runs the baseline tests (config commands.test) unless `baseline` is false.
  * Throws `no_session` (exit 2). A failing baseline is reported in the result (the CLI exits 1).
  */
 export async function resume(opts: ResumeOptions = {}): Promise<ResumeResult> {
@@ -247,7 +246,9 @@ async function commitDecidedCompletion(root: string, task: Task, tasks: readonly
 async function finishTreeCompletions(root: string, agent: string, feature: string, now: string): Promise<Repair[]> {
   // One git status of the tasks folder first: a tree without a changed task file (the usual case) reads no task.
   const { changedPaths } = await import('../git/git.js');
-  const ids = (await changedPaths(root, [STATE_PATHS.tasksDir])).map((p) => p.slice(STATE_PATHS.tasksDir.length + 1)).filter((name) => /^task-\d+\.yaml$/.test(name)).map((name) => name.slice(0, -'.yaml'.length));
+  // Task files as the store lists them: the .yaml files directly in the tasks folder.
+  const names = (await changedPaths(root, [STATE_PATHS.tasksDir])).map((p) => p.slice(STATE_PATHS.tasksDir.length + 1));
+  const ids = names.filter((name) => name.endsWith('.yaml') && !name.includes('/')).map((name) => name.slice(0, -'.yaml'.length));
   const found: Task[] = [];
   for (const id of ids) {
     const task = await readTask(root, id).catch((error: unknown) => {
