@@ -4,13 +4,22 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { exists, git, piv, read, seedRepo, tempRepo, write } from '../helpers/repo.js';
 
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
+/** A new git repository for this test (removed after it), seeded with the sample plan when `seeded`. */
+function repoDir(seeded = false): string {
+  const { dir, cleanup } = tempRepo();
+  cleanups.push(cleanup);
+  if (seeded) seedRepo(dir);
+  return dir;
+}
+
 describe('feature lifecycle', () => {
-  let repo: { dir: string; cleanup: () => void };
-  afterEach(() => repo.cleanup());
 
   it('refuses a second feature while the first has open tasks, archives it once all are completed', () => {
-    repo = tempRepo();
-    const { dir } = repo;
+    const dir = repoDir();
     expect(piv(dir, ['init', '--agents', 'none']).code).toBe(0);
     expect(piv(dir, ['discuss', 'first', '--decide', 'Scope?=one task']).code).toBe(0);
     expect(piv(dir, ['plan', '-'], { input: 'tasks:\n  - name: Only task\n    files: [a.txt]\n    verify: test -f a.txt\n' }).code).toBe(0);
@@ -36,12 +45,9 @@ describe('feature lifecycle', () => {
 });
 
 describe('task commits across features and hooks', () => {
-  let repo: { dir: string; cleanup: () => void };
-  afterEach(() => repo.cleanup());
 
   it('a new feature reusing task-001 is not satisfied by the old feature\'s commit; an id-less re-plan updates in place', () => {
-    repo = tempRepo();
-    const { dir } = repo;
+    const dir = repoDir();
     const plan = 'tasks:\n  - name: One\n    verify: "true"\n  - name: Two\n    verify: "true"\n    blocked_by: [task-001]\n';
     piv(dir, ['init', '--agents', 'none']);
     piv(dir, ['discuss', 'first']);
@@ -63,8 +69,7 @@ describe('task commits across features and hooks', () => {
   });
 
   it('a pre-commit hook that rejects silently fails done (exit 1) and leaves the task claimed, the index clean', () => {
-    repo = tempRepo();
-    const { dir } = repo;
+    const dir = repoDir();
     piv(dir, ['init', '--agents', 'none']);
     piv(dir, ['discuss', 'first']);
     piv(dir, ['plan', '-'], { input: 'tasks:\n  - name: One\n    files: [a.txt]\n    verify: "true"\n' });
@@ -84,13 +89,9 @@ describe('task commits across features and hooks', () => {
 });
 
 describe('execute --task', () => {
-  let repo: { dir: string; cleanup: () => void };
-  afterEach(() => repo.cleanup());
 
   it('claims the named task when it is ready, and says what a blocked one waits on', () => {
-    repo = tempRepo();
-    const { dir } = repo;
-    seedRepo(dir);
+    const dir = repoDir(true);
     const blocked = piv(dir, ['execute', '--task', 'task-004', '--json']);
     expect(blocked.code).toBe(2);
     expect(blocked.json.error).toMatchObject({ code: 'invalid_transition', details: { task: 'task-004', waiting_on: ['task-002', 'task-003'] } });
@@ -104,13 +105,9 @@ describe('execute --task', () => {
 });
 
 describe('piv note', () => {
-  let repo: { dir: string; cleanup: () => void };
-  afterEach(() => repo.cleanup());
 
   it('adds one signed note to a pending, claimed or completed task and changes nothing else in its file', () => {
-    repo = tempRepo();
-    const { dir } = repo;
-    seedRepo(dir);
+    const dir = repoDir(true);
     const file = '.agents/tasks/task-001.yaml';
     const withoutNotes = (text: string) => text.replace(/^notes:[\s\S]*$/m, '');
     const before = read(dir, file);
